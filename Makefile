@@ -1,0 +1,159 @@
+# shd - one Makefile builds everything.
+#
+#   make            build lib/libshd.a and every shd-* program into $(O)/
+#   make check      unit tests and pipeline tests, then the same under
+#                   ASan+UBSan (in build-san/)
+#   make demo       install what is missing, build, run the sample pipeline
+#   make bench      throughput and size measurements (scripts/bench)
+#   make fuzz       each fuzz target for FUZZ_SECONDS (clang, libFuzzer)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR and O may be overridden.  WERROR=1
+# (set by CI) turns warnings into errors.
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = libarchive libzstd jansson libxxhash lapacke openblas
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wvla -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) \
+	     -Ilib $(PKG_CFLAGS)
+LIBS = $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(O)/%.o)
+LIB := $(O)/libshd.a
+
+CMD_SRC := $(sort $(wildcard cmd/shd-*.c))
+CMDS := $(CMD_SRC:cmd/%.c=$(O)/%)
+
+UNIT_SRC := $(sort $(wildcard tests/unit-*.c))
+UNITS := $(UNIT_SRC:%.c=$(O)/%)
+
+TOOL_SRC := $(sort $(wildcard scripts/*.c))
+TOOLS := $(TOOL_SRC:scripts/%.c=$(O)/tools/%)
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz-*.c))
+FUZZ_SECONDS ?= 10
+
+MAN1 := $(sort $(wildcard man/*.1))
+MAN5 := $(sort $(wildcard man/*.5))
+
+.PHONY: all check check-unit check-shell check-san asan ubsan demo bench \
+	fuzz install uninstall clean golden
+
+all: $(LIB) $(CMDS) $(TOOLS)
+
+$(O)/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+$(O)/%.o: cmd/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/shd-%: $(O)/shd-%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -c -o $@ $<
+
+$(O)/tests/unit-%: $(O)/tests/unit-%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+$(O)/tools/%.o: scripts/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(O)/tools/%: $(O)/tools/%.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/%.d) \
+	 $(UNIT_SRC:%.c=$(O)/%.d) $(TOOL_SRC:scripts/%.c=$(O)/tools/%.d)
+
+# ----------------------------------------------------------------- tests
+
+check: check-unit check-shell check-san
+
+check-unit: $(UNITS)
+	@set -e; for t in $(UNITS); do echo "# $$t"; $$t; done
+
+check-shell: all
+	@SHD_BUILD=$(abspath $(O)) sh tests/run-shell.sh
+
+# The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	    -fno-sanitize-recover=all
+check-san:
+	$(MAKE) O=build-san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+		WERROR=$(WERROR) check-unit check-shell
+asan ubsan: check-san
+
+golden: all
+	SHD_BUILD=$(abspath $(O)) SHD_GOLDEN_UPDATE=1 sh tests/run-shell.sh
+
+# --------------------------------------------------------------- fuzzing
+
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+	     -fno-sanitize-recover=all
+fuzz:
+	@set -e; for f in $(FUZZ_SRC); do \
+	  n=$$(basename $$f .c); \
+	  echo "# $$n ($(FUZZ_SECONDS) s)"; \
+	  $(MAKE) --no-print-directory O=build-fuzz CC=$(FUZZ_CC) \
+	    CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+	    build-fuzz/libshd.a; \
+	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) $(FUZZ_FLAGS) \
+	    -o build-fuzz/$$n $$f build-fuzz/libshd.a $(LIBS); \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 build-fuzz/corpus-$$n \
+	    tests/corpus/$${n#fuzz-} || exit 1; \
+	done
+
+# -------------------------------------------------------- demo and bench
+
+demo:
+	sh scripts/deps
+	$(MAKE) all
+	sh scripts/demo
+
+bench: all
+	sh scripts/bench
+
+# ------------------------------------------------------------- install
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5
+	cp -f $(CMDS) $(DESTDIR)$(BINDIR)/
+	cp -f $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	cp -f $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(CMDS:$(O)/%=$(DESTDIR)$(BINDIR)/%) \
+	      $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	      $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%)
+
+clean:
+	rm -rf build build-san build-fuzz

@@ -1,0 +1,518 @@
+/*
+ * codec.c - column codecs of the stream format: raw, delta-of-delta for
+ * times, a block dictionary with runs for keys, byte shuffling (optionally
+ * after XOR with the previous value) and decimal scaling for floats.
+ *
+ * Decoders trust nothing: every varint, length, index and count is checked
+ * against the payload they were given.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+const char *shd_codec_name(int codec)
+{
+	static const char *names[] = {
+		"raw", "delta2", "dict", "shuffle", "xorshuf", "decimal",
+	};
+	return codec >= 0 && codec <= SHD_C_MAX ? names[codec] : "unknown";
+}
+
+/* ------------------------------------------------------------ buffers */
+
+void shd_buf_release(struct shd_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+int shd_buf_reserve(struct shd_buf *b, size_t extra)
+{
+	if (b->cap - b->len >= extra)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < extra) {
+		if (cap > SIZE_MAX / 2)
+			return SHD_ENOMEM;
+		cap *= 2;
+	}
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return SHD_ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int shd_buf_put(struct shd_buf *b, const void *p, size_t n)
+{
+	if (shd_buf_reserve(b, n) < 0)
+		return SHD_ENOMEM;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+void shd_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+void shd_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void shd_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+uint16_t shd_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+uint32_t shd_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+uint64_t shd_get_le64(const uint8_t *p)
+{
+	return (uint64_t)shd_get_le32(p) | (uint64_t)shd_get_le32(p + 4) << 32;
+}
+
+/* ----------------------------------------------------------- varints */
+
+static inline uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t unzigzag(uint64_t u)
+{
+	return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+/* Appends V as LEB128; the caller reserved 10 bytes. */
+static inline uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Reads a LEB128 value; NULL when it runs past END or is over 10 bytes. */
+static inline const uint8_t *get_varint(const uint8_t *p, const uint8_t *end,
+					uint64_t *v)
+{
+	uint64_t x = 0;
+
+	for (int shift = 0; shift < 70; shift += 7) {
+		if (p >= end)
+			return NULL;
+		uint8_t c = *p++;
+		if (shift == 63 && c > 1)
+			return NULL;
+		x |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = x;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- raw */
+
+int shd_enc_raw(struct shd_buf *out, const void *v, size_t n, size_t width)
+{
+	if (shd_buf_reserve(out, n * width) < 0)
+		return SHD_ENOMEM;
+	uint8_t *p = out->p + out->len;
+	if (width == 1) {
+		memcpy(p, v, n);
+	} else if (width == 4) {
+		const uint32_t *u = v;
+		for (size_t i = 0; i < n; i++)
+			shd_put_le32(p + 4 * i, u[i]);
+	} else {
+		const uint64_t *u = v;
+		for (size_t i = 0; i < n; i++)
+			shd_put_le64(p + 8 * i, u[i]);
+	}
+	out->len += n * width;
+	return 0;
+}
+
+int shd_dec_raw(void *v, size_t n, size_t width, const uint8_t *p,
+		size_t len)
+{
+	if (len != n * width)
+		return SHD_EFORMAT;
+	if (width == 1) {
+		memcpy(v, p, n);
+	} else if (width == 4) {
+		uint32_t *u = v;
+		for (size_t i = 0; i < n; i++)
+			u[i] = shd_get_le32(p + 4 * i);
+	} else {
+		uint64_t *u = v;
+		for (size_t i = 0; i < n; i++)
+			u[i] = shd_get_le64(p + 8 * i);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- delta2 */
+
+/*
+ * Times: the first value, the first delta, then the change of each delta.
+ * A regular series is all zeros after two varints. Arithmetic wraps
+ * (uint64), so any int64 sequence round-trips.
+ */
+int shd_enc_delta2(struct shd_buf *out, const int64_t *v, size_t n)
+{
+	if (shd_buf_reserve(out, n * 10) < 0)
+		return SHD_ENOMEM;
+	uint8_t *p = out->p + out->len;
+	uint64_t prev = 0, delta = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = (uint64_t)v[i];
+		uint64_t d = x - prev;
+		p = put_varint(p, zigzag((int64_t)(d - delta)));
+		delta = i ? d : 0;
+		prev = x;
+	}
+	out->len = (size_t)(p - out->p);
+	return 0;
+}
+
+int shd_dec_delta2(int64_t *v, size_t n, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	uint64_t prev = 0, delta = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+		p = get_varint(p, end, &u);
+		if (!p)
+			return SHD_EFORMAT;
+		uint64_t d = delta + (uint64_t)unzigzag(u);
+		uint64_t x = prev + d;
+		v[i] = (int64_t)x;
+		delta = i ? d : 0;
+		prev = x;
+	}
+	return p == end ? 0 : SHD_EFORMAT;
+}
+
+/* --------------------------------------------------------------- dict */
+
+/*
+ * Layout: varint count of entries, each a varint length and its bytes; then
+ * a varint count of runs, each a varint entry index and a varint length.
+ */
+int shd_enc_dict(struct shd_buf *out, const uint32_t *ids, size_t n,
+		 const struct shd_dict *dict)
+{
+	size_t nruns = 0;
+	for (size_t i = 0; i < n; i++)
+		nruns += i == 0 || ids[i] != ids[i - 1];
+	/* Open addressing from key id to entry index; at most half full. */
+	size_t nslot = 16;
+	while (nslot < 2 * nruns + 2)
+		nslot *= 2;
+	uint32_t *slot_id = malloc(nslot * sizeof(*slot_id));
+	uint32_t *slot_ix = malloc(nslot * sizeof(*slot_ix));
+	uint32_t *entry = malloc((nruns ? nruns : 1) * sizeof(*entry));
+	uint32_t *run_ix = malloc((nruns ? nruns : 1) * sizeof(*run_ix));
+	int rc = SHD_ENOMEM;
+	if (!slot_id || !slot_ix || !entry || !run_ix)
+		goto out;
+	memset(slot_ix, 0xff, nslot * sizeof(*slot_ix));
+	size_t nent = 0, r = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && ids[i] == ids[i - 1])
+			continue;
+		uint32_t id = ids[i];
+		size_t h = (id * 2654435761u) & (nslot - 1);
+		while (slot_ix[h] != UINT32_MAX && slot_id[h] != id)
+			h = (h + 1) & (nslot - 1);
+		if (slot_ix[h] == UINT32_MAX) {
+			slot_id[h] = id;
+			slot_ix[h] = (uint32_t)nent;
+			entry[nent++] = id;
+		}
+		run_ix[r++] = slot_ix[h];
+	}
+	size_t bytes = 10;
+	for (size_t e = 0; e < nent; e++) {
+		size_t len;
+		shd_dict_str(dict, entry[e], &len);
+		bytes += 10 + len;
+	}
+	bytes += 10 + nruns * 20;
+	if (shd_buf_reserve(out, bytes) < 0)
+		goto out;
+	uint8_t *p = out->p + out->len;
+	p = put_varint(p, nent);
+	for (size_t e = 0; e < nent; e++) {
+		size_t len;
+		const char *s = shd_dict_str(dict, entry[e], &len);
+		p = put_varint(p, len);
+		memcpy(p, s, len);
+		p += len;
+	}
+	p = put_varint(p, nruns);
+	size_t i = 0;
+	for (r = 0; r < nruns; r++) {
+		size_t j = i + 1;
+		while (j < n && ids[j] == ids[i])
+			j++;
+		p = put_varint(p, run_ix[r]);
+		p = put_varint(p, j - i);
+		i = j;
+	}
+	out->len = (size_t)(p - out->p);
+	rc = 0;
+out:
+	free(slot_id);
+	free(slot_ix);
+	free(entry);
+	free(run_ix);
+	return rc;
+}
+
+int shd_dec_dict(uint32_t *ids, size_t n, const uint8_t *p, size_t len,
+		 struct shd_dict *out)
+{
+	const uint8_t *end = p + len;
+	uint64_t nent, nruns;
+	uint32_t *map = NULL;
+	int rc = SHD_EFORMAT;
+
+	p = get_varint(p, end, &nent);
+	/* Every entry takes at least one byte, and is used by some row. */
+	if (!p || nent > (uint64_t)(end - p) || nent > n)
+		return SHD_EFORMAT;
+	map = malloc((nent ? nent : 1) * sizeof(*map));
+	if (!map)
+		return SHD_ENOMEM;
+	for (uint64_t e = 0; e < nent; e++) {
+		uint64_t l;
+		p = get_varint(p, end, &l);
+		if (!p || l > (uint64_t)(end - p))
+			goto out;
+		int r = shd_dict_intern(out, (const char *)p, (size_t)l, &map[e]);
+		if (r < 0) {
+			rc = r == SHD_EINVAL ? SHD_EFORMAT : r;
+			goto out;
+		}
+		p += l;
+	}
+	p = get_varint(p, end, &nruns);
+	if (!p || nruns > n)
+		goto out;
+	size_t i = 0;
+	for (uint64_t r = 0; r < nruns; r++) {
+		uint64_t ix, l;
+		p = get_varint(p, end, &ix);
+		if (!p)
+			goto out;
+		p = get_varint(p, end, &l);
+		if (!p || ix >= nent || l == 0 || l > n - i)
+			goto out;
+		for (uint64_t k = 0; k < l; k++)
+			ids[i++] = map[ix];
+	}
+	if (i == n && p == end)
+		rc = 0;
+out:
+	free(map);
+	return rc;
+}
+
+/* ------------------------------------------------------------ shuffle */
+
+int shd_enc_shuffle(struct shd_buf *out, const void *v, size_t n,
+		    size_t width, int xor_prev)
+{
+	if (shd_buf_reserve(out, n * width) < 0)
+		return SHD_ENOMEM;
+	uint8_t *p = out->p + out->len;
+	if (width == 8) {
+		const uint64_t *u = v;
+		uint64_t prev = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t x = u[i] ^ (xor_prev ? prev : 0);
+			prev = u[i];
+			for (size_t b = 0; b < 8; b++)
+				p[b * n + i] = (uint8_t)(x >> (8 * b));
+		}
+	} else {
+		const uint32_t *u = v;
+		uint32_t prev = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t x = u[i] ^ (xor_prev ? prev : 0);
+			prev = u[i];
+			for (size_t b = 0; b < 4; b++)
+				p[b * n + i] = (uint8_t)(x >> (8 * b));
+		}
+	}
+	out->len += n * width;
+	return 0;
+}
+
+int shd_dec_shuffle(void *v, size_t n, size_t width, int xor_prev,
+		    const uint8_t *p, size_t len)
+{
+	if (len != n * width || (width != 8 && width != 4))
+		return SHD_EFORMAT;
+	if (width == 8) {
+		uint64_t *u = v, prev = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint64_t x = 0;
+			for (size_t b = 0; b < 8; b++)
+				x |= (uint64_t)p[b * n + i] << (8 * b);
+			if (xor_prev)
+				x ^= prev;
+			u[i] = prev = x;
+		}
+	} else {
+		uint32_t *u = v, prev = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t x = 0;
+			for (size_t b = 0; b < 4; b++)
+				x |= (uint32_t)p[b * n + i] << (8 * b);
+			if (xor_prev)
+				x ^= prev;
+			u[i] = prev = x;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ decimal */
+
+#define DEC_MAX_SCALE 15
+#define TWO53 9007199254740992.0
+#define CANON_NAN 0x7ff8000000000000ull
+
+static const double pow10[DEC_MAX_SCALE + 1] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+	1e13, 1e14, 1e15,
+};
+
+static inline uint64_t bits_of(double x)
+{
+	uint64_t u;
+	memcpy(&u, &x, sizeof(u));
+	return u;
+}
+
+/* Is X exactly round(X * 10^s) / 10^s, with the integer below 2^53? */
+static inline int exact_at(double x, int s, double *n)
+{
+	double y = x * pow10[s];
+	if (!(fabs(y) < TWO53))
+		return 0;
+	double r = nearbyint(y);
+	*n = r;
+	return r / pow10[s] == x;
+}
+
+/*
+ * Layout: u8 scale, u8 flags (bit 0: a NaN bitmap follows, one bit per row,
+ * LSB first), then each row's integer as a zigzag varint of its difference
+ * from the previous row's (a NaN row repeats the previous integer).
+ */
+int shd_enc_decimal(struct shd_buf *out, const double *v, size_t n)
+{
+	int s = 0, any_nan = 0;
+	double r;
+
+	for (size_t i = 0; i < n; i++) {
+		double x = v[i];
+		if (isnan(x)) {
+			if (bits_of(x) != CANON_NAN)
+				return 1;
+			any_nan = 1;
+			continue;
+		}
+		if (x == 0 && signbit(x))
+			return 1;
+		while (!exact_at(x, s, &r))
+			if (++s > DEC_MAX_SCALE || !isfinite(x))
+				return 1;
+	}
+	size_t start = out->len, nb = any_nan ? (n + 7) / 8 : 0;
+	if (shd_buf_reserve(out, 2 + nb + n * 10) < 0)
+		return SHD_ENOMEM;
+	uint8_t *p = out->p + out->len;
+	*p++ = (uint8_t)s;
+	*p++ = (uint8_t)any_nan;
+	if (any_nan) {
+		memset(p, 0, nb);
+		for (size_t i = 0; i < n; i++)
+			if (isnan(v[i]))
+				p[i / 8] |= (uint8_t)(1u << (i % 8));
+		p += nb;
+	}
+	int64_t prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t k = prev;
+		if (!isnan(v[i])) {
+			if (!exact_at(v[i], s, &r)) {
+				out->len = start;
+				return 1;
+			}
+			k = (int64_t)r;
+		}
+		p = put_varint(p, zigzag(k - prev));
+		prev = k;
+	}
+	out->len = (size_t)(p - out->p);
+	return 0;
+}
+
+int shd_dec_decimal(double *v, size_t n, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+
+	if (len < 2 || p[0] > DEC_MAX_SCALE || p[1] > 1)
+		return SHD_EFORMAT;
+	double scale = pow10[p[0]];
+	int any_nan = p[1];
+	p += 2;
+	const uint8_t *bitmap = p;
+	if (any_nan) {
+		size_t nb = (n + 7) / 8;
+		if ((size_t)(end - p) < nb)
+			return SHD_EFORMAT;
+		p += nb;
+	}
+	uint64_t prev = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+		p = get_varint(p, end, &u);
+		if (!p)
+			return SHD_EFORMAT;
+		prev += (uint64_t)unzigzag(u);
+		if (any_nan && (bitmap[i / 8] >> (i % 8) & 1))
+			v[i] = NAN;
+		else
+			v[i] = (double)(int64_t)prev / scale;
+	}
+	return p == end ? 0 : SHD_EFORMAT;
+}

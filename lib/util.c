@@ -1,0 +1,105 @@
+/*
+ * util.c - whole reads and writes that survive short counts and EINTR, and
+ * atomic files (write to a temporary name, fsync, rename).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shd.h"
+
+int shd_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return SHD_EIO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+long shd_read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+int shd_atomic_open(const char *path, char *tmp, size_t n)
+{
+	int len = snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+
+	if (len < 0 || (size_t)len >= n) {
+		errno = ENAMETOOLONG;
+		return SHD_EIO;
+	}
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return SHD_EIO;
+	/* mkostemp makes 0600; give the file the usual mode for new files. */
+	mode_t um = umask(0);
+	umask(um);
+	if (fchmod(fd, 0666 & ~um) < 0) {
+		int e = errno;
+		shd_atomic_abort(fd, tmp);
+		errno = e;
+		return SHD_EIO;
+	}
+	return fd;
+}
+
+int shd_atomic_commit(int fd, const char *tmp, const char *path)
+{
+	if (fsync(fd) < 0) {
+		int e = errno;
+		shd_atomic_abort(fd, tmp);
+		errno = e;
+		return SHD_EIO;
+	}
+	if (close(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return SHD_EIO;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return SHD_EIO;
+	}
+	return 0;
+}
+
+void shd_atomic_abort(int fd, const char *tmp)
+{
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+}
