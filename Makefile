@@ -40,6 +40,7 @@ LIB := $(O)/libshd.a
 
 CMD_SRC := $(sort $(wildcard cmd/shd-*.c))
 CMDS := $(CMD_SRC:cmd/%.c=$(O)/%)
+CLI_OBJ := $(O)/cli.o
 
 UNIT_SRC := $(sort $(wildcard tests/unit-*.c))
 UNITS := $(UNIT_SRC:%.c=$(O)/%)
@@ -70,8 +71,8 @@ $(O)/%.o: cmd/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(O)/shd-%: $(O)/shd-%.o $(LIB)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+$(O)/shd-%: $(O)/shd-%.o $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_OBJ) $(LIB) $(LIBS)
 
 $(O)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
@@ -87,7 +88,7 @@ $(O)/tools/%.o: scripts/%.c
 $(O)/tools/%: $(O)/tools/%.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
 
--include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/%.d) \
+-include $(LIB_OBJ:.o=.d) $(CMD_SRC:cmd/%.c=$(O)/%.d) $(O)/cli.d \
 	 $(UNIT_SRC:%.c=$(O)/%.d) $(TOOL_SRC:scripts/%.c=$(O)/tools/%.d)
 
 # ----------------------------------------------------------------- tests

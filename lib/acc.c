@@ -600,7 +600,8 @@ int shd_acc_write(struct shd_acc *a, struct shd_writer *w,
 		rc = SHD_ENOMEM;
 		goto out;
 	}
-	memcpy(order, a->series, a->nseries * sizeof(*order));
+	if (a->nseries)
+		memcpy(order, a->series, a->nseries * sizeof(*order));
 	qsort_r(order, a->nseries, sizeof(*order), cmp_key, a->keys);
 	for (size_t k = 0; k < a->nseries && !rc; k++) {
 		struct shd_series *s = order[k];

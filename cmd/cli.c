@@ -1,0 +1,120 @@
+/* cli.c - shared helpers of the shd commands (see cli.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "shd.h"
+
+const char *cli_prog = "shd";
+
+void cli_init(const char *argv0)
+{
+	const char *slash = strrchr(argv0, '/');
+
+	cli_prog = slash ? slash + 1 : argv0;
+}
+
+static void vwarn(const char *fmt, va_list ap)
+{
+	int e = errno;
+	size_t n = strlen(fmt);
+
+	fprintf(stderr, "%s: ", cli_prog);
+	vfprintf(stderr, fmt, ap);
+	if (n && fmt[n - 1] == ':')
+		fprintf(stderr, " %s", strerror(e));
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void cli_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void cli_version(void)
+{
+	printf("%s (shd) %s\n", cli_prog, SHD_VERSION);
+	exit(cli_close_stdout());
+}
+
+int cli_status(int shd_err)
+{
+	return shd_err == SHD_EFORMAT || shd_err == SHD_EINVAL ?
+	       EXIT_BADINPUT : EXIT_SYSTEM;
+}
+
+int cli_open_in(const char *path)
+{
+	if (strcmp(path, "-") == 0)
+		return STDIN_FILENO;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		cli_die(errno == ENOENT || errno == EACCES || errno == EISDIR ?
+			EXIT_BADINPUT : EXIT_SYSTEM,
+			"cannot open '%s':", path);
+	return fd;
+}
+
+void cli_binary_stdout(int force)
+{
+	if (!force && isatty(STDOUT_FILENO))
+		cli_die(EXIT_USAGE, "will not write a binary stream to a "
+			"terminal\nhint: pipe it (| shd-cat), use -o FILE, or "
+			"-f to force");
+}
+
+int cli_close_stdout(void)
+{
+	int bad = fflush(stdout) != 0 || ferror(stdout);
+
+	if (fclose(stdout) != 0)
+		bad = 1;
+	if (bad) {
+		cli_warn("write error on standard output:");
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+int64_t cli_time_arg(const char *opt, const char *s)
+{
+	int64_t ms;
+
+	if (shd_time_parse(s, strlen(s), &ms) < 0)
+		cli_die(EXIT_USAGE, "%s: bad time '%s' (use ISO 8601, "
+			"'YYYY-MM-DD HH:MM:SS' or Unix seconds)", opt, s);
+	return ms;
+}
+
+int64_t cli_duration_arg(const char *opt, const char *s)
+{
+	int64_t ms;
+
+	if (shd_duration_parse(s, &ms) < 0)
+		cli_die(EXIT_USAGE, "%s: bad duration '%s' (for example 300, "
+			"300s, 5m, 1h)", opt, s);
+	return ms;
+}
+
+int cli_progress_wanted(int quiet)
+{
+	return !quiet && isatty(STDERR_FILENO);
+}

@@ -1,0 +1,61 @@
+/*
+ * cli.h - what every shd command shares: messages in the house style, exit
+ * statuses, opening inputs, finishing stdout. Commands only: libshd never
+ * prints or exits.
+ */
+#ifndef SHD_CLI_H
+#define SHD_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses, the same in every program (DESIGN.md). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FOUND = 1,		/* a question answered yes (drift, a plan) */
+	EXIT_USAGE = 2,
+	EXIT_BADINPUT = 3,	/* the message names the file, line or block */
+	EXIT_SYSTEM = 4,
+};
+
+/* The program's name for messages ("shd-ingest"); set by cli_init. */
+extern const char *cli_prog;
+
+void cli_init(const char *argv0);
+
+/*
+ * "PROG: message" on stderr. A format ending in ':' gets ": strerror(errno)"
+ * appended (sbase eprintf).
+ */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void cli_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* "PROG (shd) VERSION" on stdout, exit 0. */
+_Noreturn void cli_version(void);
+
+/* Exit status for a libshd error code: bad input 3, anything else 4. */
+int cli_status(int shd_err);
+
+/* Opens PATH for reading ("-" is stdin); dies with status 4 naming it. */
+int cli_open_in(const char *path);
+
+/*
+ * Refuses to write binary data to a terminal unless FORCE (zstd's rule):
+ * dies with status 2 and a hint.
+ */
+void cli_binary_stdout(int force);
+
+/* Flushes and closes stdout; a failed last write is an error (status 4). */
+int cli_close_stdout(void);
+
+/* Parses a TIME argument of any program (what ingest reads) or dies (2). */
+int64_t cli_time_arg(const char *opt, const char *s);
+
+/* Parses a duration argument or dies (2). */
+int64_t cli_duration_arg(const char *opt, const char *s);
+
+/* Is stderr a terminal that wants progress? */
+int cli_progress_wanted(int quiet);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * shd-ingest - read utilization exports (CSV/TSV, Prometheus and CloudWatch
+ * JSON; plain, compressed or inside archives) and write one .shd stream in
+ * canonical order (by resource, then time) to stdout or -o FILE.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "shd.h"
+
+static void usage(FILE *fp, int status)
+{
+	fprintf(fp,
+"usage: shd-ingest [options] [FILE...]\n"
+"Read exports (CSV, TSV, Prometheus or CloudWatch JSON; plain, .gz, .xz,\n"
+".zst, .bz2, or archives such as .tar.gz and .zip) and write a .shd stream.\n"
+"With no FILE, or FILE '-', read standard input.\n"
+"\n"
+"  -F, --format FMT       csv, tsv, prometheus or cloudwatch (default: detect)\n"
+"  -t, --time-col NAME    the time column (default: time, timestamp, date, ...)\n"
+"  -k, --key-col NAME     the resource column (default: resource, instance, ...)\n"
+"      --key NAME         resource name for inputs without a key column\n"
+"                         (default: the file or member name without extension)\n"
+"  -m, --metric NEW=OLD   keep column OLD as metric NEW (repeatable; then only\n"
+"                         these are kept); for JSON, --metric NAME names the\n"
+"                         metric of every series\n"
+"      --key-label LABEL  Prometheus label that names the resource (instance)\n"
+"      --start TIME       no time column: the first row's time ...\n"
+"      --step DUR         ... and the step between rows (300, 5m, 1h)\n"
+"  -i, --interval DUR     put each resource on a regular grid of DUR\n"
+"  -a, --agg HOW          combine rows in one slot: mean (default), max, min,\n"
+"                         last, sum\n"
+"      --skip-bad         skip bad rows (counted and reported on stderr)\n"
+"  -o, --output FILE      write FILE (atomically) instead of standard output\n"
+"  -l, --level N          zstd level, 1 (fast) to 19 (small); default 3\n"
+"  -f, --force            write the binary stream even to a terminal\n"
+"  -q, --quiet            no progress or summary on stderr\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n"
+"\n"
+"Exit status: 0 ok, 2 usage, 3 bad input (file:line named), 4 system error.\n"
+"See shd-ingest(1).\n");
+	exit(status);
+}
+
+enum { OPT_KEY = 256, OPT_KEY_LABEL, OPT_START, OPT_STEP, OPT_SKIP_BAD };
+
+static const struct option longopts[] = {
+	{ "format", required_argument, NULL, 'F' },
+	{ "time-col", required_argument, NULL, 't' },
+	{ "key-col", required_argument, NULL, 'k' },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "metric", required_argument, NULL, 'm' },
+	{ "key-label", required_argument, NULL, OPT_KEY_LABEL },
+	{ "start", required_argument, NULL, OPT_START },
+	{ "step", required_argument, NULL, OPT_STEP },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "agg", required_argument, NULL, 'a' },
+	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
+	{ "output", required_argument, NULL, 'o' },
+	{ "level", required_argument, NULL, 'l' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct ingest {
+	struct shd_acc *acc;
+	struct shd_parse_opts popts;
+	const char *key;	/* --key, or NULL for the member name */
+	int format;
+	int progress;
+	struct shd_diag diag;
+	int bad;		/* inputs that failed */
+	unsigned long members;
+};
+
+/* Called for every file or archive member: parse it into the accumulator. */
+static int member(void *ctx, const char *buf, size_t len, const char *name,
+		  const char *key)
+{
+	struct ingest *in = ctx;
+	struct shd_parse_opts o = in->popts;
+	int fmt = in->format ? in->format : (int)shd_format_detect(buf, len);
+	int rc;
+
+	o.default_key = in->key ? in->key : key;
+	in->members++;
+	if (in->progress)
+		fprintf(stderr, "\r%s: reading %s (%zu KiB)\033[K", cli_prog,
+			name, len / 1024);
+	in->diag.msg[0] = '\0';
+	switch (fmt) {
+	case SHD_FMT_PROMETHEUS:
+		rc = shd_parse_prometheus(in->acc, buf, len, name, &o, &in->diag);
+		break;
+	case SHD_FMT_CLOUDWATCH:
+		rc = shd_parse_cloudwatch(in->acc, buf, len, name, &o, &in->diag);
+		break;
+	default:
+		rc = shd_parse_delimited(in->acc, buf, len, name, &o, &in->diag);
+		break;
+	}
+	if (in->progress)
+		fprintf(stderr, "\r\033[K");
+	if (rc == SHD_ENOMEM)
+		return rc;
+	if (rc) {
+		cli_warn("%s", in->diag.msg[0] ? in->diag.msg : shd_strerror(rc));
+		in->bad++;
+	}
+	return 0;
+}
+
+static void add_rename(struct shd_parse_opts *o, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	struct shd_rename *r;
+
+	if (!eq) {
+		o->metric = arg;
+		return;
+	}
+	if (eq == arg || !eq[1])
+		cli_die(EXIT_USAGE, "--metric: expected NEW=OLD, got '%s'", arg);
+	r = realloc((void *)o->renames, (o->nrenames + 1) * sizeof(*r));
+	if (!r)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	r[o->nrenames].to = strndup(arg, (size_t)(eq - arg));
+	r[o->nrenames].from = eq + 1;
+	if (!r[o->nrenames].to)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	o->renames = r;
+	o->nrenames++;
+}
+
+int main(int argc, char **argv)
+{
+	struct ingest in = { 0 };
+	struct shd_acc_opts aopts = { 0 };
+	struct shd_writer_opts wopts = { 0 };
+	struct shd_writer *w = NULL;
+	struct shd_schema schema;
+	const char *output = NULL, *interval_arg = NULL;
+	int force = 0, quiet = 0, have_step = 0, c, rc;
+	int status = EXIT_OK, fd = STDOUT_FILENO;
+	char tmp[4096], err[512];
+
+	cli_init(argv[0]);
+	shd_schema_init(&schema);
+	while ((c = getopt_long(argc, argv, "F:t:k:m:i:a:o:l:fqhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			in.format = shd_format_parse(optarg);
+			if (in.format < 0)
+				cli_die(EXIT_USAGE, "--format: unknown format "
+					"'%s' (csv, tsv, prometheus, cloudwatch)",
+					optarg);
+			if (strcmp(optarg, "tsv") == 0)
+				in.popts.delim = '\t';
+			break;
+		case 't': in.popts.time_col = optarg; break;
+		case 'k': in.popts.key_col = optarg; break;
+		case OPT_KEY:
+			if (!*optarg)
+				cli_die(EXIT_USAGE, "--key: empty name");
+			in.key = optarg;
+			break;
+		case 'm': add_rename(&in.popts, optarg); break;
+		case OPT_KEY_LABEL: in.popts.key_label = optarg; break;
+		case OPT_START:
+			in.popts.start = cli_time_arg("--start", optarg);
+			in.popts.has_start = 1;
+			break;
+		case OPT_STEP:
+			in.popts.step = cli_duration_arg("--step", optarg);
+			have_step = 1;
+			break;
+		case 'i':
+			interval_arg = optarg;
+			aopts.interval = cli_duration_arg("--interval", optarg);
+			break;
+		case 'a':
+			if (shd_agg_parse(optarg) < 0)
+				cli_die(EXIT_USAGE, "--agg: unknown aggregate "
+					"'%s' (mean, max, min, last, sum)", optarg);
+			aopts.agg = (enum shd_agg)shd_agg_parse(optarg);
+			break;
+		case OPT_SKIP_BAD: in.diag.skip_bad = 1; break;
+		case 'o': output = optarg; break;
+		case 'l':
+			wopts.level = atoi(optarg);
+			if (wopts.level < 1 || wopts.level > 19)
+				cli_die(EXIT_USAGE, "--level: expected 1 to 19");
+			break;
+		case 'f': force = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(stdout, EXIT_OK); break;
+		case 'V': cli_version(); break;
+		default: usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (in.popts.has_start != have_step)
+		cli_die(EXIT_USAGE, "--start and --step go together");
+	if (in.popts.has_start && in.popts.time_col)
+		cli_die(EXIT_USAGE, "--time-col and --start exclude each other");
+	if (!output)
+		cli_binary_stdout(force);
+
+	in.acc = shd_acc_new();
+	if (!in.acc)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	in.progress = cli_progress_wanted(quiet);
+	char *stdin_only[] = { "-" };
+	char **inputs = argc ? argv : stdin_only;
+	int ninputs = argc ? argc : 1;
+	for (int k = 0; k < ninputs; k++) {
+		err[0] = '\0';
+		rc = shd_input_each(inputs[k], member, &in, err, sizeof(err));
+		if (rc == SHD_ENOMEM)
+			cli_die(EXIT_SYSTEM, "out of memory");
+		if (rc) {
+			cli_warn("%s", err[0] ? err : shd_strerror(rc));
+			if (status == EXIT_OK)
+				status = rc == SHD_EIO ? EXIT_SYSTEM : EXIT_BADINPUT;
+		}
+	}
+	if (in.diag.nbad) {
+		cli_warn("skipped %llu bad row%s; the first:",
+			 (unsigned long long)in.diag.nbad,
+			 in.diag.nbad == 1 ? "" : "s");
+		for (int k = 0; k < SHD_DIAG_KEEP && k < (int)in.diag.nbad; k++)
+			fprintf(stderr, "  %s\n", in.diag.first[k]);
+	}
+	if (in.bad && status == EXIT_OK)
+		status = EXIT_BADINPUT;
+	if (status != EXIT_OK) {
+		cli_warn("no stream written%s", in.bad && !in.diag.skip_bad ?
+			 "\nhint: --skip-bad drops bad rows and goes on" : "");
+		goto out;
+	}
+
+	if (shd_acc_schema(in.acc, &schema) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	shd_schema_set_meta(&schema, "producer", "shd-ingest " SHD_VERSION);
+	if (interval_arg) {
+		char ms[32];
+		snprintf(ms, sizeof(ms), "%lld", (long long)aopts.interval);
+		shd_schema_set_meta(&schema, "interval_ms", ms);
+		shd_schema_set_meta(&schema, "agg",
+				    (const char *[]){ "mean", "max", "min",
+						      "last", "sum" }[aopts.agg]);
+	}
+	if (output) {
+		fd = shd_atomic_open(output, tmp, sizeof(tmp));
+		if (fd < 0)
+			cli_die(EXIT_SYSTEM, "cannot create '%s':", output);
+	}
+	rc = shd_writer_open(&w, fd, &schema, &wopts);
+	if (!rc)
+		rc = shd_acc_write(in.acc, w, &aopts);
+	if (!rc)
+		rc = shd_writer_close(w);
+	if (rc) {
+		const char *why = *shd_acc_errmsg(in.acc) ? shd_acc_errmsg(in.acc) :
+				  w ? shd_writer_errmsg(w) : shd_strerror(rc);
+		if (rc == SHD_EIO && !w)
+			why = strerror(errno);
+		cli_warn("cannot write %s: %s", output ? output :
+			 "standard output", why);
+		status = cli_status(rc);
+		if (output)
+			shd_atomic_abort(fd, tmp);
+		goto out;
+	}
+	if (output && shd_atomic_commit(fd, tmp, output) < 0) {
+		cli_warn("cannot write '%s':", output);
+		status = EXIT_SYSTEM;
+		goto out;
+	}
+	if (!quiet && in.progress)
+		fprintf(stderr, "%s: %llu rows, %zu resources, %llu bytes\n",
+			cli_prog, (unsigned long long)shd_writer_rows(w),
+			shd_acc_nseries(in.acc),
+			(unsigned long long)shd_writer_bytes(w));
+out:
+	shd_writer_free(w);
+	shd_schema_release(&schema);
+	shd_acc_free(in.acc);
+	for (size_t k = 0; k < in.popts.nrenames; k++)
+		free((void *)in.popts.renames[k].to);
+	free((void *)in.popts.renames);
+	if (cli_close_stdout() != EXIT_OK && status == EXIT_OK)
+		status = EXIT_SYSTEM;
+	return status;
+}
