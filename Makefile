@@ -137,7 +137,7 @@ fuzz:
 demo:
 	sh scripts/deps
 	$(MAKE) all
-	sh scripts/demo
+	SHD_BUILD=$(abspath $(O)) sh scripts/demo
 
 bench: all
 	sh scripts/bench

@@ -30,6 +30,7 @@ static void usage(FILE *fp, int status)
 "                         these are kept); for JSON, --metric NAME names the\n"
 "                         metric of every series\n"
 "      --key-label LABEL  Prometheus label that names the resource (instance)\n"
+"  -u, --unit NAME=UNIT   record UNIT for metric NAME (%%, bytes, MiB, ...)\n"
 "      --start TIME       no time column: the first row's time ...\n"
 "      --step DUR         ... and the step between rows (300, 5m, 1h)\n"
 "  -i, --interval DUR     put each resource on a regular grid of DUR\n"
@@ -57,6 +58,7 @@ static const struct option longopts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
 	{ "metric", required_argument, NULL, 'm' },
 	{ "key-label", required_argument, NULL, OPT_KEY_LABEL },
+	{ "unit", required_argument, NULL, 'u' },
 	{ "start", required_argument, NULL, OPT_START },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "interval", required_argument, NULL, 'i' },
@@ -149,13 +151,15 @@ int main(int argc, char **argv)
 	struct shd_writer *w = NULL;
 	struct shd_schema schema;
 	const char *output = NULL, *interval_arg = NULL;
+	const char **units = NULL;
+	size_t nunits = 0;
 	int force = 0, quiet = 0, have_step = 0, c, rc;
 	int status = EXIT_OK, fd = STDOUT_FILENO;
 	char tmp[4096], err[512];
 
 	cli_init(argv[0]);
 	shd_schema_init(&schema);
-	while ((c = getopt_long(argc, argv, "F:t:k:m:i:a:o:l:fqhV", longopts,
+	while ((c = getopt_long(argc, argv, "F:t:k:m:u:i:a:o:l:fqhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'F':
@@ -176,6 +180,18 @@ int main(int argc, char **argv)
 			break;
 		case 'm': add_rename(&in.popts, optarg); break;
 		case OPT_KEY_LABEL: in.popts.key_label = optarg; break;
+		case 'u': {
+			const char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg)
+				cli_die(EXIT_USAGE, "--unit: expected NAME=UNIT, "
+					"got '%s'", optarg);
+			const char **u = realloc(units, (nunits + 1) * sizeof(*u));
+			if (!u)
+				cli_die(EXIT_SYSTEM, "out of memory");
+			units = u;
+			units[nunits++] = optarg;
+			break;
+		}
 		case OPT_START:
 			in.popts.start = cli_time_arg("--start", optarg);
 			in.popts.has_start = 1;
@@ -253,6 +269,22 @@ int main(int argc, char **argv)
 	if (shd_acc_schema(in.acc, &schema) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	shd_schema_set_meta(&schema, "producer", "shd-ingest " SHD_VERSION);
+	for (size_t k = 0; k < nunits; k++) {
+		const char *eq = strchr(units[k], '=');
+		char *name = strndup(units[k], (size_t)(eq - units[k]));
+		int j = name ? shd_schema_find(&schema, name) : -1;
+		if (j < 2) {
+			cli_warn("--unit: no metric '%s' in the input", name);
+			free(name);
+			status = EXIT_USAGE;
+			goto out;
+		}
+		free(name);
+		free(schema.cols[j].unit);
+		schema.cols[j].unit = strdup(eq + 1);
+		if (!schema.cols[j].unit)
+			cli_die(EXIT_SYSTEM, "out of memory");
+	}
 	if (interval_arg) {
 		char ms[32];
 		snprintf(ms, sizeof(ms), "%lld", (long long)aopts.interval);
@@ -300,6 +332,7 @@ out:
 	for (size_t k = 0; k < in.popts.nrenames; k++)
 		free((void *)in.popts.renames[k].to);
 	free((void *)in.popts.renames);
+	free(units);
 	if (cli_close_stdout() != EXIT_OK && status == EXIT_OK)
 		status = EXIT_SYSTEM;
 	return status;

@@ -15,7 +15,7 @@
 const char *shd_codec_name(int codec)
 {
 	static const char *names[] = {
-		"raw", "delta2", "dict", "shuffle", "xorshuf", "decimal",
+		"raw", "delta2", "dict", "shuffle", "xorshuf", "scaled",
 	};
 	return codec >= 0 && codec <= SHD_C_MAX ? names[codec] : "unknown";
 }
@@ -403,16 +403,22 @@ int shd_dec_shuffle(void *v, size_t n, size_t width, int xor_prev,
 	return 0;
 }
 
-/* ------------------------------------------------------------ decimal */
+/* ------------------------------------------------------------- scaled */
 
-#define DEC_MAX_SCALE 15
-#define TWO53 9007199254740992.0
+/*
+ * Scaled integers: each value is n / D for one divisor D of the block, the
+ * integers n stored as zigzag varint deltas. D = 10^s is decimal scaling
+ * (values that came from decimal text); other D catch averages such as
+ * k / 15 (a 5-minute mean of 20-second samples). A value that is not
+ * exactly n / D, or is -0, an infinity or a NaN with a payload, is an
+ * exception stored as its 8 raw bytes.
+ */
+
+#define SCALED_MAX_D 9007199254740992.0		/* 2^53 */
+#define TWO51 2251799813685248.0
 #define CANON_NAN 0x7ff8000000000000ull
-
-static const double pow10[DEC_MAX_SCALE + 1] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
-	1e13, 1e14, 1e15,
-};
+#define SAMPLE 512
+#define SMALL_D 100
 
 static inline uint64_t bits_of(double x)
 {
@@ -421,85 +427,212 @@ static inline uint64_t bits_of(double x)
 	return u;
 }
 
-/* Is X exactly round(X * 10^s) / 10^s, with the integer below 2^53? */
-static inline int exact_at(double x, int s, double *n)
+/*
+ * Is X exactly round(X * D) / D, with the integer below 2^51? Rounding by
+ * adding and taking away 1.5 * 2^52 is exact there, and inlines (nearbyint
+ * is a library call without SSE4.1).
+ */
+static inline int exact_at(double x, double d, double *n)
 {
-	double y = x * pow10[s];
-	if (!(fabs(y) < TWO53))
+	double y = x * d;
+	if (!(fabs(y) < TWO51))
 		return 0;
-	double r = nearbyint(y);
+	const double big = 6755399441055744.0;	/* 1.5 * 2^52 */
+	double r = (y + big) - big;
 	*n = r;
-	return r / pow10[s] == x;
+	return r / d == x && !(x == 0 && signbit(x));
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* LCM of A and B, or 0 when it would pass 2^53. */
+static uint64_t lcm64(uint64_t a, uint64_t b)
+{
+	uint64_t g = gcd64(a, b), q = a / g;
+	if (q > (1ull << 53) / b)
+		return 0;
+	return q * b;
 }
 
 /*
- * Layout: u8 scale, u8 flags (bit 0: a NaN bitmap follows, one bit per row,
- * LSB first), then each row's integer as a zigzag varint of its difference
- * from the previous row's (a NaN row repeats the previous integer).
+ * Chooses D from a sample of V: the divisors that explain most sampled
+ * values (the smallest D <= 100 for each value, and the smallest power of
+ * ten), and least common multiples of the most frequent ones. Returns the
+ * candidate covering most of the sample (the smaller on ties), or 0.
  */
-int shd_enc_decimal(struct shd_buf *out, const double *v, size_t n)
+static double choose_divisor(const double *v, size_t n)
 {
-	int s = 0, any_nan = 0;
+	static const double pow10[16] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15,
+	};
+	uint32_t count[SMALL_D + 1] = { 0 };
+	size_t step = n > SAMPLE ? n / SAMPLE : 1, m = 0;
+	int smax = -1;
 	double r;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i += step) {
 		double x = v[i];
-		if (isnan(x)) {
-			if (bits_of(x) != CANON_NAN)
-				return 1;
-			any_nan = 1;
+		if (isnan(x))
 			continue;
+		m++;
+		for (int d = 1; d <= SMALL_D; d++)
+			if (exact_at(x, d, &r)) {
+				count[d]++;
+				break;
+			}
+		for (int s = 0; s < 16; s++)
+			if (exact_at(x, pow10[s], &r)) {
+				smax = s > smax ? s : smax;
+				break;
+			}
+	}
+	if (m == 0)
+		return 1;
+	uint64_t cand[12];
+	size_t nc = 0;
+	uint64_t top[3] = { 0, 0, 0 };
+	for (int k = 0; k < 3; k++) {
+		int best = 0;
+		for (int d = 1; d <= SMALL_D; d++)
+			if (count[d] > count[best])
+				best = d;
+		if (!count[best])
+			break;
+		top[k] = (uint64_t)best;
+		count[best] = 0;
+		cand[nc++] = top[k];
+	}
+	if (top[1] && (cand[nc] = lcm64(top[0], top[1])))
+		nc++;
+	if (top[2] && nc && (cand[nc] = lcm64(cand[nc - 1], top[2])))
+		nc++;
+	if (smax >= 0) {
+		uint64_t p = (uint64_t)pow10[smax];
+		cand[nc++] = p;
+		if (top[0] && (cand[nc] = lcm64(p, top[0])))
+			nc++;
+	}
+	double best = 0;
+	size_t best_cov = 0;
+	for (size_t c = 0; c < nc; c++) {
+		double d = (double)cand[c];
+		size_t cov = 0;
+		for (size_t i = 0; i < n; i += step)
+			cov += !isnan(v[i]) && exact_at(v[i], d, &r);
+		if (cov > best_cov || (cov == best_cov && cov && d < best)) {
+			best = d;
+			best_cov = cov;
 		}
-		if (x == 0 && signbit(x))
-			return 1;
-		while (!exact_at(x, s, &r))
-			if (++s > DEC_MAX_SCALE || !isfinite(x))
-				return 1;
 	}
-	size_t start = out->len, nb = any_nan ? (n + 7) / 8 : 0;
-	if (shd_buf_reserve(out, 2 + nb + n * 10) < 0)
+	/* Worth it only when most values are explained. */
+	return best_cov * 2 > m ? best : 0;
+}
+
+/*
+ * Layout: f64 divisor D (an integer, 1 to 2^53), u8 flags (bit 0: a NaN
+ * bitmap follows; bit 1: an exception bitmap follows), the bitmaps (one bit
+ * per row, LSB first), each row's integer as a zigzag varint of its
+ * difference from the previous row's (NaN and exception rows repeat the
+ * previous integer), then the exceptions' raw 8 bytes in row order.
+ */
+int shd_enc_scaled(struct shd_buf *out, const double *v, size_t n)
+{
+	double d = choose_divisor(v, n), r;
+
+	if (d == 0)
+		return 1;
+	/* One pass decides every row: 0 integer, 1 NaN, 2 exception. */
+	int64_t *q = malloc((n ? n : 1) * sizeof(*q));
+	uint8_t *kind = malloc(n ? n : 1);
+	size_t nb = (n + 7) / 8, nexc = 0, nnan = 0;
+	if (!q || !kind) {
+		free(q);
+		free(kind);
 		return SHD_ENOMEM;
-	uint8_t *p = out->p + out->len;
-	*p++ = (uint8_t)s;
-	*p++ = (uint8_t)any_nan;
-	if (any_nan) {
-		memset(p, 0, nb);
-		for (size_t i = 0; i < n; i++)
-			if (isnan(v[i]))
-				p[i / 8] |= (uint8_t)(1u << (i % 8));
-		p += nb;
 	}
+	for (size_t i = 0; i < n; i++) {
+		if (exact_at(v[i], d, &r)) {
+			q[i] = (int64_t)r;
+			kind[i] = 0;
+		} else if (isnan(v[i]) && bits_of(v[i]) == CANON_NAN) {
+			kind[i] = 1;
+			nnan++;
+		} else {
+			kind[i] = 2;
+			nexc++;
+		}
+	}
+	if (nexc * 2 > n - nnan || shd_buf_reserve(out, 9 + 2 * nb + n * 10 +
+						     nexc * 8) < 0) {
+		int rc = nexc * 2 > n - nnan ? 1 : SHD_ENOMEM;
+		free(q);
+		free(kind);
+		return rc;
+	}
+	uint8_t *p = out->p + out->len;
+	shd_put_le64(p, bits_of(d));
+	p[8] = (uint8_t)((nnan ? 1 : 0) | (nexc ? 2 : 0));
+	p += 9;
+	uint8_t *nanmap = p, *excmap = p + (nnan ? nb : 0);
+	p = excmap + (nexc ? nb : 0);
+	memset(nanmap, 0, (size_t)(p - nanmap));
 	int64_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t k = prev;
-		if (!isnan(v[i])) {
-			if (!exact_at(v[i], s, &r)) {
-				out->len = start;
-				return 1;
-			}
-			k = (int64_t)r;
-		}
+		if (kind[i] == 0)
+			k = q[i];
+		else if (kind[i] == 1)
+			nanmap[i / 8] |= (uint8_t)(1u << (i % 8));
+		else
+			excmap[i / 8] |= (uint8_t)(1u << (i % 8));
 		p = put_varint(p, zigzag(k - prev));
 		prev = k;
 	}
+	for (size_t i = 0; i < n && nexc; i++)
+		if (kind[i] == 2) {
+			shd_put_le64(p, bits_of(v[i]));
+			p += 8;
+		}
 	out->len = (size_t)(p - out->p);
+	free(q);
+	free(kind);
 	return 0;
 }
 
-int shd_dec_decimal(double *v, size_t n, const uint8_t *p, size_t len)
+int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 {
 	const uint8_t *end = p + len;
+	size_t nb = (n + 7) / 8;
+	double d;
 
-	if (len < 2 || p[0] > DEC_MAX_SCALE || p[1] > 1)
+	if (len < 9)
 		return SHD_EFORMAT;
-	double scale = pow10[p[0]];
-	int any_nan = p[1];
-	p += 2;
-	const uint8_t *bitmap = p;
-	if (any_nan) {
-		size_t nb = (n + 7) / 8;
+	uint64_t db = shd_get_le64(p);
+	memcpy(&d, &db, sizeof(d));
+	int flags = p[8];
+	if (!(d >= 1 && d <= SCALED_MAX_D && d == nearbyint(d)) || flags > 3)
+		return SHD_EFORMAT;
+	p += 9;
+	const uint8_t *nanmap = NULL, *excmap = NULL;
+	if (flags & 1) {
 		if ((size_t)(end - p) < nb)
 			return SHD_EFORMAT;
+		nanmap = p;
+		p += nb;
+	}
+	if (flags & 2) {
+		if ((size_t)(end - p) < nb)
+			return SHD_EFORMAT;
+		excmap = p;
 		p += nb;
 	}
 	uint64_t prev = 0;
@@ -509,10 +642,18 @@ int shd_dec_decimal(double *v, size_t n, const uint8_t *p, size_t len)
 		if (!p)
 			return SHD_EFORMAT;
 		prev += (uint64_t)unzigzag(u);
-		if (any_nan && (bitmap[i / 8] >> (i % 8) & 1))
+		v[i] = (double)(int64_t)prev / d;
+		if (nanmap && (nanmap[i / 8] >> (i % 8) & 1))
 			v[i] = NAN;
-		else
-			v[i] = (double)(int64_t)prev / scale;
+	}
+	for (size_t i = 0; i < n && excmap; i++) {
+		if (!(excmap[i / 8] >> (i % 8) & 1))
+			continue;
+		if ((size_t)(end - p) < 8)
+			return SHD_EFORMAT;
+		uint64_t b = shd_get_le64(p);
+		memcpy(&v[i], &b, sizeof(b));
+		p += 8;
 	}
 	return p == end ? 0 : SHD_EFORMAT;
 }

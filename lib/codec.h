@@ -21,9 +21,9 @@ enum shd_codec {
 	SHD_C_DICT = 2,		/* block dictionary, then runs of indexes */
 	SHD_C_SHUFFLE = 3,	/* byte planes */
 	SHD_C_XORSHUF = 4,	/* XOR with the previous value, then planes */
-	SHD_C_DECIMAL = 5,	/* n / 10^scale as zigzag varint deltas */
+	SHD_C_SCALED = 5,	/* n / D (D = 10^s: decimal) as varint deltas */
 };
-#define SHD_C_MAX SHD_C_DECIMAL
+#define SHD_C_MAX SHD_C_SCALED
 
 const char *shd_codec_name(int codec);
 
@@ -64,11 +64,11 @@ int shd_dec_shuffle(void *v, size_t n, size_t width, int xor_prev,
 		    const uint8_t *p, size_t len);
 
 /*
- * Decimal scaling: returns 1 (and appends nothing) when some value of V is
- * not exactly n / 10^s for one s <= 15 and |n| < 2^53 (or is -0, an
- * infinity, or a NaN with a payload); else 0 with the payload appended.
+ * Scaled integers (decimal scaling and its generalization to any integer
+ * divisor, with exceptions stored raw): returns 1 (and appends nothing) when
+ * too few values of V are n / D for one D; else 0 with the payload appended.
  */
-int shd_enc_decimal(struct shd_buf *out, const double *v, size_t n);
-int shd_dec_decimal(double *v, size_t n, const uint8_t *p, size_t len);
+int shd_enc_scaled(struct shd_buf *out, const double *v, size_t n);
+int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len);
 
 #endif

@@ -151,7 +151,7 @@ struct shd_writer {
 	struct shd_frame pend;		/* rows waiting for a full block */
 	struct shd_dict *dict;		/* of the frames written */
 	ZSTD_CCtx *cctx;
-	struct shd_buf blk, raw, alt, zbuf;
+	struct shd_buf blk, raw, zbuf;
 	XXH3_state_t *chain;
 	uint64_t rows, blocks, bytes;
 	int failed;
@@ -269,41 +269,45 @@ static int put_payload(struct shd_writer *w, const struct shd_buf *raw,
 }
 
 /*
- * A float column: decimal scaling when every value allows it, else the
- * smaller after zstd of plain and XOR-ed byte shuffles.
+ * A float column: scaled integers (decimal scaling, or another divisor) when
+ * they explain the values and compress to under 2 bytes a value; else the
+ * smallest after zstd of scaled, raw and byte-shuffled. Raw keeps repeated
+ * values whole for zstd to match; shuffling suits smooth noisy values.
  */
 static int put_f64(struct shd_writer *w, const double *v, size_t n,
 		   size_t descpos)
 {
-	w->raw.len = 0;
-	int r = shd_enc_decimal(&w->raw, v, n);
-	if (r < 0)
-		return wfail(w, r, "out of memory");
-	if (r == 0) {
-		uint8_t desc[COLDESC];
-		if (put_payload(w, &w->raw, SHD_C_DECIMAL, desc, &w->blk) < 0)
-			return w->failed;
-		memcpy(w->blk.p + descpos, desc, COLDESC);
-		return 0;
-	}
-	w->raw.len = w->alt.len = 0;
-	if (shd_enc_shuffle(&w->raw, v, n, 8, 0) < 0 ||
-	    shd_enc_shuffle(&w->alt, v, n, 8, 1) < 0)
-		return wfail(w, SHD_ENOMEM, "out of memory");
-	/* Try both into a scratch buffer; keep the smaller. */
-	uint8_t da[COLDESC], db[COLDESC];
+	static const int codecs[] = { SHD_C_SCALED, SHD_C_RAW, SHD_C_SHUFFLE };
+	uint8_t desc[COLDESC], best_desc[COLDESC];
+	size_t best_off = 0, best_len = SIZE_MAX;
+
 	w->zbuf.len = 0;
-	if (put_payload(w, &w->raw, SHD_C_SHUFFLE, da, &w->zbuf) < 0)
-		return w->failed;
-	size_t alen = w->zbuf.len;
-	if (put_payload(w, &w->alt, SHD_C_XORSHUF, db, &w->zbuf) < 0)
-		return w->failed;
-	size_t blen = w->zbuf.len - alen;
-	const uint8_t *src = blen < alen ? w->zbuf.p + alen : w->zbuf.p;
-	size_t len = blen < alen ? blen : alen;
-	if (shd_buf_put(&w->blk, src, len) < 0)
+	for (size_t k = 0; k < sizeof(codecs) / sizeof(codecs[0]); k++) {
+		int r;
+		w->raw.len = 0;
+		switch (codecs[k]) {
+		case SHD_C_SCALED: r = shd_enc_scaled(&w->raw, v, n); break;
+		case SHD_C_RAW: r = shd_enc_raw(&w->raw, v, n, 8); break;
+		default: r = shd_enc_shuffle(&w->raw, v, n, 8, 0); break;
+		}
+		if (r < 0)
+			return wfail(w, r, "out of memory");
+		if (r > 0)
+			continue;	/* scaled does not apply */
+		size_t off = w->zbuf.len;
+		if (put_payload(w, &w->raw, codecs[k], desc, &w->zbuf) < 0)
+			return w->failed;
+		if (w->zbuf.len - off < best_len) {
+			best_off = off;
+			best_len = w->zbuf.len - off;
+			memcpy(best_desc, desc, COLDESC);
+		}
+		if (codecs[k] == SHD_C_SCALED && best_len < 2 * n)
+			break;
+	}
+	if (shd_buf_put(&w->blk, w->zbuf.p + best_off, best_len) < 0)
 		return wfail(w, SHD_ENOMEM, "out of memory");
-	memcpy(w->blk.p + descpos, blen < alen ? db : da, COLDESC);
+	memcpy(w->blk.p + descpos, best_desc, COLDESC);
 	return 0;
 }
 
@@ -461,7 +465,6 @@ void shd_writer_free(struct shd_writer *w)
 	XXH3_freeState(w->chain);
 	shd_buf_release(&w->blk);
 	shd_buf_release(&w->raw);
-	shd_buf_release(&w->alt);
 	shd_buf_release(&w->zbuf);
 	free(w);
 }
@@ -816,9 +819,9 @@ static int decode_col(struct shd_reader *r, struct shd_frame *f, size_t j,
 			ok = shd_dec_shuffle(dst, n, shd_type_size(c->type),
 					     codec == SHD_C_XORSHUF, raw, rawlen);
 		break;
-	case SHD_C_DECIMAL:
+	case SHD_C_SCALED:
 		if (c->type == SHD_F64)
-			ok = shd_dec_decimal(dst, n, raw, rawlen);
+			ok = shd_dec_scaled(dst, n, raw, rawlen);
 		break;
 	default:
 		return rfail(r, SHD_EFORMAT, "block %llu, column '%s': unknown "
