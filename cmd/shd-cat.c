@@ -3,6 +3,7 @@
  * (--info: schema, metadata, rows, per resource and per column statistics).
  * Reads the FILEs (or stdin) one after another, like cat.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -151,6 +152,7 @@ static void put_value(const struct shd_frame *f, struct shd_dict *d,
 
 	switch (f->types[j]) {
 	case SHD_TIME:
+		json = json && !c->o->epoch;	/* epoch seconds are a number */
 		if (json)
 			putchar('"');
 		put_time(SHD_I64COL(f, j)[i], c->o->epoch);
@@ -408,8 +410,14 @@ static int cat_file(const char *path, const struct opts *o,
 	struct shd_reader *r = NULL;
 	struct shd_frame f = { 0 };
 	struct cat c = { .o = o, .printed_header = *printed_header };
-	int fd = cli_open_in(path), rc, status = EXIT_OK;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) :
+		 STDIN_FILENO, rc, status = EXIT_OK;
 
+	if (fd < 0) {
+		/* Warn and go on with the other inputs; exit 3 at the end. */
+		cli_warn("cannot open '%s':", path);
+		return EXIT_BADINPUT;
+	}
 	rc = shd_reader_open(&r, fd, path);
 	if (rc) {
 		cli_warn("%s", r ? shd_reader_errmsg(r) : shd_strerror(rc));

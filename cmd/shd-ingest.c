@@ -81,8 +81,23 @@ struct ingest {
 	int progress;
 	struct shd_diag diag;
 	int bad;		/* inputs that failed */
+	int row_errors;		/* ... of them on a row --skip-bad would skip */
 	unsigned long members;
 };
+
+/*
+ * Is MSG about one row ("file.csv:17: ...", not "file.csv:1: header: ...")?
+ * Only then does --skip-bad help, and only then is it hinted.
+ */
+static int is_row_error(const char *msg)
+{
+	const char *p = strstr(msg, ": ");
+	const char *colon = p ? memrchr(msg, ':', (size_t)(p - msg)) : NULL;
+
+	if (!colon || colon == msg || !strchr("0123456789", colon[1]))
+		return 0;
+	return strncmp(p + 2, "header", 6) != 0;
+}
 
 /* Called for every file or archive member: parse it into the accumulator. */
 static int member(void *ctx, const char *buf, size_t len, const char *name,
@@ -92,6 +107,17 @@ static int member(void *ctx, const char *buf, size_t len, const char *name,
 	struct shd_parse_opts o = in->popts;
 	int fmt = in->format ? in->format : (int)shd_format_detect(buf, len);
 	int rc;
+	size_t k = 0;
+
+	while (k < len && k < 4096 && strchr(" \t\r\n", buf[k]))
+		k++;
+	if (!in->format && fmt == SHD_FMT_DELIMITED && k < len &&
+	    (buf[k] == '{' || buf[k] == '[')) {
+		cli_warn("%s: JSON, but neither a Prometheus nor a CloudWatch "
+			 "answer (hint: --format forces one)", name);
+		in->bad++;
+		return 0;
+	}
 
 	o.default_key = in->key ? in->key : key;
 	in->members++;
@@ -117,6 +143,7 @@ static int member(void *ctx, const char *buf, size_t len, const char *name,
 	if (rc) {
 		cli_warn("%s", in->diag.msg[0] ? in->diag.msg : shd_strerror(rc));
 		in->bad++;
+		in->row_errors += is_row_error(in->diag.msg);
 	}
 	return 0;
 }
@@ -246,13 +273,17 @@ int main(int argc, char **argv)
 		if (rc == SHD_ENOMEM)
 			cli_die(EXIT_SYSTEM, "out of memory");
 		if (rc) {
+			/* A missing or unreadable input is the user's to fix. */
+			int user = errno == ENOENT || errno == EACCES ||
+				   errno == EISDIR || errno == ENOTDIR;
 			cli_warn("%s", err[0] ? err : shd_strerror(rc));
 			if (status == EXIT_OK)
-				status = rc == SHD_EIO ? EXIT_SYSTEM : EXIT_BADINPUT;
+				status = rc == SHD_EIO && !user ? EXIT_SYSTEM :
+					 EXIT_BADINPUT;
 		}
 	}
 	if (in.diag.nbad) {
-		cli_warn("skipped %llu bad row%s; the first:",
+		cli_warn("skipped %llu bad row%s (the first below)",
 			 (unsigned long long)in.diag.nbad,
 			 in.diag.nbad == 1 ? "" : "s");
 		for (int k = 0; k < SHD_DIAG_KEEP && k < (int)in.diag.nbad; k++)
@@ -261,7 +292,7 @@ int main(int argc, char **argv)
 	if (in.bad && status == EXIT_OK)
 		status = EXIT_BADINPUT;
 	if (status != EXIT_OK) {
-		cli_warn("no stream written%s", in.bad && !in.diag.skip_bad ?
+		cli_warn("no stream written%s", in.row_errors && !in.diag.skip_bad ?
 			 "\nhint: --skip-bad drops bad rows and goes on" : "");
 		goto out;
 	}
@@ -321,9 +352,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!quiet && in.progress)
-		fprintf(stderr, "%s: %llu rows, %zu resources, %llu bytes\n",
+		fprintf(stderr, "%s: %llu rows, %zu resource%s, %llu bytes\n",
 			cli_prog, (unsigned long long)shd_writer_rows(w),
 			shd_acc_nseries(in.acc),
+			shd_acc_nseries(in.acc) == 1 ? "" : "s",
 			(unsigned long long)shd_writer_bytes(w));
 out:
 	shd_writer_free(w);

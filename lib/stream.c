@@ -663,6 +663,9 @@ static int reader_start(struct shd_reader *r)
 	if (k == 0)
 		return rfail(r, SHD_EFORMAT, "empty input: no stream header "
 			     "(did the program before it in the pipe fail?)");
+	if ((size_t)k < 8 && memcmp(m, MAGIC, (size_t)k) == 0)
+		return rfail(r, SHD_EFORMAT, "truncated stream header at byte "
+			     "%ld (the stream was cut short)", k);
 	if ((size_t)k < 8 || memcmp(m, MAGIC, 8) != 0) {
 		int text = 1;
 		for (long i = 0; i < k; i++)

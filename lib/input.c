@@ -1,0 +1,518 @@
+/*
+ * input.c - the data members of one input.
+ *
+ * A plain file is one member (mapped read-only, or read into memory when it
+ * cannot be mapped). A compressed file or an archive is recognised by its
+ * first bytes and read with libarchive: each regular file it holds is
+ * decompressed into memory and handed over as a member. A lone compressed
+ * file ("x.csv.gz") is libarchive's "raw" format, one member named after
+ * the outer file.
+ *
+ * Security: member paths come from the archive and are untrusted. They are
+ * only ever used as text (in messages, and to derive a key); nothing here
+ * opens, creates or follows them, so "../../etc/passwd" or "/dev/sda" in an
+ * archive are harmless names.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shd.h"
+
+/* The largest member held in memory (or mapped): 4 GiB. */
+#define MEMBER_MAX ((uint64_t)4 << 30)
+/* First allocation for a member of unknown size, and the most a member's
+ * size field alone may make us allocate before data arrives. */
+#define CHUNK_MIN ((size_t)64 << 10)
+#define TRUST_SIZE_MAX ((size_t)64 << 20)
+
+struct input {
+	const char *shown;	/* the input as messages call it */
+	const char *keybase;	/* what its key is made from */
+	shd_member_fn fn;
+	void *ctx;
+	char *errbuf;
+	size_t n;
+};
+
+static int fail(const struct input *in, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (in->n == 0)
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(in->errbuf, in->n, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* --------------------------------------------------------------- names */
+
+/* Extensions dropped from the end of a key, repeatedly ("x.csv.gz" -> "x"). */
+static const char *const key_ext[] = {
+	".gz", ".xz", ".zst", ".zstd", ".bz2", ".lz4", ".csv", ".tsv", ".txt",
+	".json",
+};
+
+/* Control bytes in archive names would reach terminals: show them as '?'. */
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * The key of NAME: its last path component without the extensions above.
+ * An extension is dropped only when something is left before it. Returns a
+ * malloc'd string, or NULL when out of memory.
+ */
+static char *make_key(const char *name)
+{
+	const char *base = strrchr(name, '/');
+	size_t len;
+	char *key;
+	int again = 1;
+
+	base = base ? base + 1 : name;
+	len = strlen(base);
+	while (again) {
+		again = 0;
+		for (size_t i = 0; i < sizeof(key_ext) / sizeof(key_ext[0]); i++) {
+			size_t el = strlen(key_ext[i]);
+
+			if (len > el &&
+			    strncasecmp(base + len - el, key_ext[i], el) == 0) {
+				len -= el;
+				again = 1;
+				break;
+			}
+		}
+	}
+	if (len == 0) {
+		base = "default";
+		len = strlen(base);
+	}
+	key = malloc(len + 1);
+	if (!key)
+		return NULL;
+	memcpy(key, base, len);
+	key[len] = '\0';
+	sanitize(key);
+	return key;
+}
+
+/*
+ * 1 for members nobody wants as data: any path component starting with "."
+ * (".DS_Store", "._x.csv" resource forks, ".git/...") other than a leading
+ * "./", and anything under "__MACOSX/".
+ */
+static int hidden_member(const char *name)
+{
+	const char *p = name;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	while (*p) {
+		const char *end = strchr(p, '/');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len > 0 && p[0] == '.')
+			return 1;
+		if (len == 8 && memcmp(p, "__MACOSX", 8) == 0)
+			return 1;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- sniffing */
+
+static int has_magic(const unsigned char *p, size_t len, size_t off,
+		     const char *magic, size_t mlen)
+{
+	return len >= off + mlen && memcmp(p + off, magic, mlen) == 0;
+}
+
+/* 1 when BUF starts like something libarchive should unpack. */
+static int is_packed(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	if (has_magic(p, len, 0, "\x1f\x8b", 2) ||		/* gzip */
+	    has_magic(p, len, 0, "\x1f\x9d", 2) ||		/* compress */
+	    has_magic(p, len, 0, "\xfd" "7zXZ\0", 6) ||		/* xz */
+	    has_magic(p, len, 0, "\x28\xb5\x2f\xfd", 4) ||	/* zstd */
+	    has_magic(p, len, 0, "\x04\x22\x4d\x18", 4) ||	/* lz4 */
+	    has_magic(p, len, 0, "\x02\x21\x4c\x18", 4) ||	/* lz4 legacy */
+	    has_magic(p, len, 0, "LZIP", 4) ||			/* lzip */
+	    has_magic(p, len, 0, "PK\3\4", 4) ||		/* zip */
+	    has_magic(p, len, 0, "PK\5\6", 4) ||		/* empty zip */
+	    has_magic(p, len, 0, "7z\xbc\xaf\x27\x1c", 6) ||	/* 7-Zip */
+	    has_magic(p, len, 0, "Rar!\x1a\x07", 6) ||		/* rar */
+	    has_magic(p, len, 257, "ustar", 5))			/* tar */
+		return 1;
+	/* bzip2: "BZh", a block size digit, then a block or end-of-stream
+	 * magic, so that a text file starting "BZh" is not taken for one. */
+	if (len >= 10 && memcmp(p, "BZh", 3) == 0 && p[3] >= '1' &&
+	    p[3] <= '9' &&
+	    (memcmp(p + 4, "\x31\x41\x59\x26\x53\x59", 6) == 0 ||
+	     memcmp(p + 4, "\x17\x72\x45\x38\x50\x90", 6) == 0))
+		return 1;
+	return 0;
+}
+
+/* -------------------------------------------------------------- reading */
+
+/*
+ * Reads FD to its end into a malloc'd buffer (*BUFP, *LENP; one spare byte
+ * holds a NUL). Returns 0, -1 with errno set, or -2 when over MEMBER_MAX.
+ */
+static int slurp(int fd, char **bufp, size_t *lenp)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		ssize_t got;
+
+		if (cap - len < 2) {
+			size_t ncap = cap ? cap * 2 : CHUNK_MIN;
+			char *nbuf;
+
+			if (ncap > MEMBER_MAX + 2)
+				ncap = MEMBER_MAX + 2;
+			if (ncap - len < 2) {
+				free(buf);
+				return -2;
+			}
+			nbuf = realloc(buf, ncap);
+			if (!nbuf) {
+				free(buf);
+				errno = ENOMEM;
+				return -1;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		got = read(fd, buf + len, cap - len - 1);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+		if (len > MEMBER_MAX) {
+			free(buf);
+			return -2;
+		}
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/* Makes room for NEED bytes plus a NUL in *BUFP (capacity *CAPP). */
+static int reserve(char **bufp, size_t *capp, size_t need)
+{
+	size_t ncap = *capp ? *capp : CHUNK_MIN;
+	char *nbuf;
+
+	if (need < *capp)
+		return 0;
+	while (ncap <= need)
+		ncap = ncap > SIZE_MAX / 2 ? need + 1 : ncap * 2;
+	if (ncap > MEMBER_MAX + 1 && need + 1 <= MEMBER_MAX + 1)
+		ncap = MEMBER_MAX + 1;
+	nbuf = realloc(*bufp, ncap);
+	if (!nbuf)
+		return SHD_ENOMEM;
+	*bufp = nbuf;
+	*capp = ncap;
+	return 0;
+}
+
+static int archive_fail(const struct input *in, struct archive *ar,
+			const char *shown)
+{
+	const char *msg = archive_error_string(ar);
+
+	if (archive_errno(ar) == ENOMEM)
+		return fail(in, SHD_ENOMEM, "%s: out of memory", shown);
+	return fail(in, SHD_EFORMAT, "%s: %s", shown,
+		    msg ? msg : "unreadable archive");
+}
+
+/*
+ * Reads the data of the current entry into *BUFP (capacity *CAPP, reused
+ * from member to member), its length in *LENP. Sparse members get their
+ * holes as zero bytes.
+ */
+static int read_member(const struct input *in, struct archive *ar,
+		       struct archive_entry *e, const char *shown,
+		       char **bufp, size_t *capp, size_t *lenp)
+{
+	size_t len = 0;
+	int r;
+
+	if (archive_entry_size_is_set(e)) {
+		int64_t size = archive_entry_size(e);
+
+		if (size < 0 || (uint64_t)size > MEMBER_MAX)
+			return fail(in, SHD_EFORMAT,
+				    "%s: member larger than 4 GiB, not read",
+				    shown);
+		/* Trust a size field only so far: a forged header must not
+		 * make us allocate gigabytes for a few bytes of data. */
+		r = reserve(bufp, capp, (size_t)size < TRUST_SIZE_MAX ?
+				    (size_t)size : TRUST_SIZE_MAX);
+		if (r < 0)
+			return fail(in, r, "%s: out of memory", shown);
+	}
+	for (;;) {
+		const void *blk;
+		size_t bsz;
+		la_int64_t off;
+		uint64_t end;
+
+		r = archive_read_data_block(ar, &blk, &bsz, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return archive_fail(in, ar, shown);
+		/* Formats that keep no offsets give each block in turn. */
+		if (off < 0 || (uint64_t)off < len)
+			off = (la_int64_t)len;
+		end = (uint64_t)off + bsz;
+		if (end > MEMBER_MAX)
+			return fail(in, SHD_EFORMAT,
+				    "%s: member larger than 4 GiB, not read",
+				    shown);
+		r = reserve(bufp, capp, (size_t)end);
+		if (r < 0)
+			return fail(in, r, "%s: out of memory", shown);
+		memset(*bufp + len, 0, (size_t)off - len);
+		if (bsz)
+			memcpy(*bufp + off, blk, bsz);
+		len = (size_t)end;
+	}
+	/* A sparse member may end in a hole. */
+	if (archive_entry_sparse_count(e) > 0 && archive_entry_size_is_set(e) &&
+	    (uint64_t)archive_entry_size(e) > len) {
+		size_t size = (size_t)archive_entry_size(e);
+
+		r = reserve(bufp, capp, size);
+		if (r < 0)
+			return fail(in, r, "%s: out of memory", shown);
+		memset(*bufp + len, 0, size - len);
+		len = size;
+	}
+	r = reserve(bufp, capp, len);
+	if (r < 0)
+		return fail(in, r, "%s: out of memory", shown);
+	(*bufp)[len] = '\0';
+	*lenp = len;
+	return 0;
+}
+
+/* The one member of a plain input, called after the input itself. */
+static int each_plain(const struct input *in, const char *data, size_t len)
+{
+	char *key = make_key(in->keybase);
+	int r;
+
+	if (!key)
+		return fail(in, SHD_ENOMEM, "%s: out of memory", in->shown);
+	r = in->fn(in->ctx, len ? data : "", len, in->shown, key);
+	free(key);
+	return r < 0 ? r : 0;
+}
+
+/* Every regular-file member of the archive or compressed file at DATA. */
+static int each_archive(const struct input *in, const void *data, size_t len)
+{
+	struct archive *ar = archive_read_new();
+	struct archive_entry *e;
+	char *buf = NULL, *shown = NULL, *key = NULL;
+	size_t cap = 0, blen = 0;
+	int r, status = 0;
+
+	if (!ar)
+		return fail(in, SHD_ENOMEM, "%s: out of memory", in->shown);
+	/* Every filter, but only real archive formats: text formats such as
+	 * mtree would take a decompressed CSV for an archive of its own.
+	 * Anything else is one raw member. */
+	archive_read_support_filter_all(ar);
+	archive_read_support_format_7zip(ar);
+	archive_read_support_format_cab(ar);
+	archive_read_support_format_cpio(ar);
+	archive_read_support_format_iso9660(ar);
+	archive_read_support_format_lha(ar);
+	archive_read_support_format_rar(ar);
+	archive_read_support_format_rar5(ar);
+	archive_read_support_format_tar(ar);
+	archive_read_support_format_xar(ar);
+	archive_read_support_format_zip(ar);
+	archive_read_support_format_raw(ar);
+	archive_read_support_format_empty(ar);
+	if (archive_read_open_memory(ar, data, len) < ARCHIVE_WARN) {
+		status = archive_fail(in, ar, in->shown);
+		goto out;
+	}
+	for (;;) {
+		const char *mname;
+		size_t need;
+
+		r = archive_read_next_header(ar, &e);
+		if (r == ARCHIVE_EOF) {
+			/* A compressed empty file: one empty member, as an
+			 * empty plain file is. */
+			if (archive_format(ar) == ARCHIVE_FORMAT_EMPTY)
+				status = each_plain(in, "", 0);
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			status = archive_fail(in, ar, in->shown);
+			goto out;
+		}
+		if (archive_entry_filetype(e) != AE_IFREG ||
+		    archive_entry_hardlink(e) || archive_entry_symlink(e))
+			continue;
+		free(shown);
+		free(key);
+		shown = key = NULL;
+		if (archive_format(ar) == ARCHIVE_FORMAT_RAW) {
+			/* A lone compressed file: libarchive calls its only
+			 * member "data"; the outer name says more. */
+			shown = strdup(in->shown);
+			key = make_key(in->keybase);
+		} else {
+			mname = archive_entry_pathname(e);
+			if (!mname)
+				mname = archive_entry_pathname_utf8(e);
+			if (!mname)
+				mname = "?";
+			if (hidden_member(mname))
+				continue;
+			need = strlen(in->shown) + 1 + strlen(mname) + 1;
+			shown = malloc(need);
+			if (shown) {
+				snprintf(shown, need, "%s:%s", in->shown, mname);
+				sanitize(shown);
+			}
+			key = make_key(mname);
+		}
+		if (!shown || !key) {
+			status = fail(in, SHD_ENOMEM, "%s: out of memory",
+				      in->shown);
+			goto out;
+		}
+		status = read_member(in, ar, e, shown, &buf, &cap, &blen);
+		if (status < 0)
+			goto out;
+		status = in->fn(in->ctx, buf, blen, shown, key);
+		if (status < 0)
+			goto out;
+		status = 0;
+	}
+out:
+	free(buf);
+	free(shown);
+	free(key);
+	archive_read_free(ar);
+	return status;
+}
+
+/* The input at DATA (LEN bytes): an archive, or one plain member. */
+static int each_member(const struct input *in, const char *data, size_t len)
+{
+	if (is_packed(data, len))
+		return each_archive(in, data, len);
+	return each_plain(in, data, len);
+}
+
+int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
+		   char *errbuf, size_t n)
+{
+	struct input in = { path, path, fn, ctx, errbuf, n };
+	int is_stdin = strcmp(path, "-") == 0;
+	int fd = STDIN_FILENO, status = 0, r;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	void *map = MAP_FAILED;
+
+	if (n)
+		errbuf[0] = '\0';
+	if (is_stdin) {
+		in.shown = "<stdin>";
+		in.keybase = "stdin";
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fail(&in, SHD_EIO, "cannot open '%s': %s", path,
+				    strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		status = fail(&in, SHD_EIO, "cannot read '%s': %s", in.shown,
+			      strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		status = fail(&in, SHD_EIO, "cannot read '%s': %s", in.shown,
+			      strerror(EISDIR));
+		errno = EISDIR;
+		goto out;
+	}
+	/* Standard input is read, never mapped: it may not start at offset 0.
+	 * Regular files of size 0 are read too (/proc files say 0). */
+	if (!is_stdin && S_ISREG(st.st_mode) && st.st_size > 0) {
+		if ((uint64_t)st.st_size > MEMBER_MAX) {
+			status = fail(&in, SHD_EFORMAT,
+				      "%s: file larger than 4 GiB, not read",
+				      in.shown);
+			goto out;
+		}
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+			   fd, 0);
+	}
+	if (map != MAP_FAILED) {
+		status = each_member(&in, map, (size_t)st.st_size);
+		munmap(map, (size_t)st.st_size);
+		goto out;
+	}
+	r = slurp(fd, &buf, &len);
+	if (r == -2) {
+		status = fail(&in, SHD_EFORMAT,
+			      "%s: input larger than 4 GiB, not read", in.shown);
+		goto out;
+	}
+	if (r < 0) {
+		status = fail(&in, errno == ENOMEM ? SHD_ENOMEM : SHD_EIO,
+			      "cannot read '%s': %s", in.shown,
+			      strerror(errno));
+		goto out;
+	}
+	status = each_member(&in, buf, len);
+out:
+	free(buf);
+	if (!is_stdin)
+		close(fd);
+	return status;
+}

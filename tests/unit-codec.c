@@ -1,0 +1,218 @@
+/*
+ * unit-codec.c - each column codec on its own: round trips at the edges
+ * (int64 extremes, NaN payloads, -0, infinities, exceptions), and decoders
+ * that refuse damaged payloads instead of reading past them.
+ */
+#include <float.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "harness.h"
+
+static uint64_t state = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	state ^= state << 13;
+	state ^= state >> 7;
+	state ^= state << 17;
+	return state;
+}
+
+static void test_delta2_extremes(void)
+{
+	int64_t v[] = { INT64_MIN, INT64_MAX, 0, -1, 1, INT64_MAX, INT64_MIN,
+			1392388200000, 1392388500000, 1392388800000 };
+	size_t n = sizeof(v) / sizeof(v[0]);
+	int64_t back[10];
+	struct shd_buf b = { 0 };
+
+	EXPECT_EQ_INT(shd_enc_delta2(&b, v, n), 0);
+	EXPECT_EQ_INT(shd_dec_delta2(back, n, b.p, b.len), 0);
+	for (size_t i = 0; i < n; i++)
+		EXPECT_EQ_INT(back[i], v[i]);
+	/* one byte short, one byte extra: refused */
+	EXPECT_EQ_INT(shd_dec_delta2(back, n, b.p, b.len - 1), SHD_EFORMAT);
+	EXPECT_EQ_INT(shd_dec_delta2(back, n - 1, b.p, b.len), SHD_EFORMAT);
+	shd_buf_release(&b);
+}
+
+static void test_delta2_regular_is_tiny(void)
+{
+	int64_t v[1000];
+	struct shd_buf b = { 0 };
+
+	for (int i = 0; i < 1000; i++)
+		v[i] = 1392388200000 + (int64_t)i * 300000;
+	shd_enc_delta2(&b, v, 1000);
+	/* first value, first delta, then 998 zero bytes */
+	EXPECT(b.len <= 1000 + 12);
+	shd_buf_release(&b);
+}
+
+static void test_dict_runs(void)
+{
+	struct shd_dict *d = shd_dict_new(), *out = shd_dict_new();
+	uint32_t ids[300], back[300], a, b2, c;
+	struct shd_buf b = { 0 };
+
+	shd_dict_intern(d, "web-1", 5, &a);
+	shd_dict_intern(d, "db-1", 4, &b2);
+	shd_dict_intern(d, "", 0, &c);
+	for (int i = 0; i < 300; i++)
+		ids[i] = i < 100 ? a : i < 150 ? c : i < 299 ? b2 : a;
+	EXPECT_EQ_INT(shd_enc_dict(&b, ids, 300, d), 0);
+	EXPECT_EQ_INT(shd_dec_dict(back, 300, b.p, b.len, out), 0);
+	for (int i = 0; i < 300; i++)
+		EXPECT_EQ_STR(shd_dict_str(out, back[i], NULL),
+			      shd_dict_str(d, ids[i], NULL));
+	EXPECT_EQ_INT(shd_dict_count(out), 3);
+	/* a run that overshoots the row count is refused */
+	EXPECT_EQ_INT(shd_dec_dict(back, 299, b.p, b.len, out), SHD_EFORMAT);
+	shd_buf_release(&b);
+	shd_dict_free(d);
+	shd_dict_free(out);
+}
+
+static int same_bits(double a, double b)
+{
+	return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+static void scaled_round_trip(const double *v, size_t n, int want_applies)
+{
+	struct shd_buf b = { 0 };
+	double *back = malloc(n * sizeof(*back));
+	int r = shd_enc_scaled(&b, v, n);
+
+	EXPECT_EQ_INT(r, want_applies ? 0 : 1);
+	if (r == 0) {
+		EXPECT_EQ_INT(shd_dec_scaled(back, n, b.p, b.len), 0);
+		for (size_t i = 0; i < n; i++)
+			if (!same_bits(back[i], v[i]) &&
+			    !(isnan(back[i]) && isnan(v[i]))) {
+				FAIL_AT("row %zu: %.17g != %.17g", i, back[i], v[i]);
+				break;
+			}
+		/* truncated payloads are refused, never read past */
+		for (size_t cut = 0; cut < b.len; cut += 1 + b.len / 50)
+			EXPECT_EQ_INT(shd_dec_scaled(back, n, b.p, cut), SHD_EFORMAT);
+	}
+	free(back);
+	shd_buf_release(&b);
+}
+
+static void test_scaled_decimal(void)
+{
+	double v[2000];
+	for (int i = 0; i < 2000; i++)
+		v[i] = (double)(int64_t)(rnd() % 100000 - 50000) / 100;
+	v[7] = NAN;
+	scaled_round_trip(v, 2000, 1);
+}
+
+static void test_scaled_fifteenths(void)
+{
+	/* 5-minute means of 20-second samples, as in the Bitbrains traces */
+	double v[3000];
+	for (int i = 0; i < 3000; i++)
+		v[i] = (double)(int64_t)(rnd() % 10000) / 15;
+	scaled_round_trip(v, 3000, 1);
+}
+
+static void test_scaled_exceptions(void)
+{
+	double v[1000];
+	for (int i = 0; i < 1000; i++)
+		v[i] = (double)(i % 97) / 10;
+	v[3] = -0.0;
+	v[10] = INFINITY;
+	v[11] = -INFINITY;
+	v[12] = 0.1 + 0.2;		/* 0.30000000000000004 */
+	v[13] = DBL_MIN / 8;		/* subnormal */
+	uint64_t payload = 0x7ff8000000000123ull;	/* NaN with a payload */
+	memcpy(&v[14], &payload, sizeof(payload));
+	v[15] = 1e300;
+	scaled_round_trip(v, 1000, 1);
+}
+
+static void test_scaled_refuses_noise(void)
+{
+	double v[1000];
+	for (int i = 0; i < 1000; i++) {
+		uint64_t bits = rnd() >> 12 | 0x3ff0000000000000ull;
+		memcpy(&v[i], &bits, sizeof(bits));
+	}
+	scaled_round_trip(v, 1000, 0);
+}
+
+static void test_shuffle_round_trip(void)
+{
+	double v[513], back[513];
+	float f[77], fb[77];
+	struct shd_buf b = { 0 };
+
+	for (int i = 0; i < 513; i++) {
+		uint64_t x = rnd();
+		memcpy(&v[i], &x, 8);
+	}
+	for (int xo = 0; xo < 2; xo++) {
+		b.len = 0;
+		shd_enc_shuffle(&b, v, 513, 8, xo);
+		EXPECT_EQ_INT(shd_dec_shuffle(back, 513, 8, xo, b.p, b.len), 0);
+		EXPECT(memcmp(v, back, sizeof(v)) == 0);
+	}
+	for (int i = 0; i < 77; i++)
+		f[i] = (float)i / 3.0f;
+	b.len = 0;
+	shd_enc_shuffle(&b, f, 77, 4, 0);
+	EXPECT_EQ_INT(shd_dec_shuffle(fb, 77, 4, 0, b.p, b.len), 0);
+	EXPECT(memcmp(f, fb, sizeof(f)) == 0);
+	EXPECT_EQ_INT(shd_dec_shuffle(fb, 77, 4, 0, b.p, b.len - 1), SHD_EFORMAT);
+	shd_buf_release(&b);
+}
+
+/* Random bytes into every decoder: an error or a value, never a crash. */
+static void test_decoders_on_garbage(void)
+{
+	uint8_t junk[512];
+	int64_t i64[64];
+	uint32_t u32[64];
+	double f64[64];
+	struct shd_dict *d = shd_dict_new();
+
+	for (int round = 0; round < 20000; round++) {
+		size_t len = rnd() % sizeof(junk), n = 1 + rnd() % 64;
+		for (size_t i = 0; i < len; i++)
+			junk[i] = (uint8_t)rnd();
+		if (round % 3 == 0 && len > 9) {
+			double one = 1.0 + (double)(rnd() % 100);
+			memcpy(junk, &one, 8);	/* a plausible divisor */
+			junk[8] &= 3;
+		}
+		(void)shd_dec_delta2(i64, n, junk, len);
+		(void)shd_dec_dict(u32, n, junk, len, d);
+		(void)shd_dec_scaled(f64, n, junk, len);
+		(void)shd_dec_shuffle(f64, n, 8, 1, junk, len);
+		(void)shd_dec_raw(f64, n, 8, junk, len);
+	}
+	EXPECT(1);
+	shd_dict_free(d);
+}
+
+static const struct harness_case cases[] = {
+	TEST(test_delta2_extremes),
+	TEST(test_delta2_regular_is_tiny),
+	TEST(test_dict_runs),
+	TEST(test_scaled_decimal),
+	TEST(test_scaled_fifteenths),
+	TEST(test_scaled_exceptions),
+	TEST(test_scaled_refuses_noise),
+	TEST(test_shuffle_round_trip),
+	TEST(test_decoders_on_garbage),
+};
+
+int main(void)
+{
+	return RUN_TESTS(cases);
+}
