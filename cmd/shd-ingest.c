@@ -297,6 +297,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (shd_acc_check(in.acc, &aopts) < 0) {
+		cli_warn("%s", shd_acc_errmsg(in.acc));
+		cli_warn("no stream written");
+		status = EXIT_BADINPUT;
+		goto out;
+	}
 	if (shd_acc_schema(in.acc, &schema) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	shd_schema_set_meta(&schema, "producer", "shd-ingest " SHD_VERSION);

@@ -31,6 +31,7 @@ struct shd_acc {
 	size_t nseries, cap;
 	size_t nmetric;
 	char **mname, **munit;		/* (nmetric) */
+	struct shd_dict *mdict;		/* metric name -> index */
 	unsigned nsource;
 	uint64_t rows;
 	char err[256];
@@ -43,7 +44,10 @@ struct shd_acc *shd_acc_new(void)
 	if (!a)
 		return NULL;
 	a->keys = shd_dict_new();
-	if (!a->keys) {
+	a->mdict = shd_dict_new();
+	if (!a->keys || !a->mdict) {
+		shd_dict_free(a->keys);
+		shd_dict_free(a->mdict);
 		free(a);
 		return NULL;
 	}
@@ -76,6 +80,7 @@ void shd_acc_free(struct shd_acc *a)
 	free(a->mname);
 	free(a->munit);
 	shd_dict_free(a->keys);
+	shd_dict_free(a->mdict);
 	free(a);
 }
 
@@ -96,19 +101,20 @@ size_t shd_acc_nseries(const struct shd_acc *a)
 
 int shd_acc_metric(struct shd_acc *a, const char *name, const char *unit)
 {
+	uint32_t id;
+
 	if (!*name || !strcmp(name, "time") || !strcmp(name, "resource"))
 		return SHD_EINVAL;
-	for (size_t m = 0; m < a->nmetric; m++) {
-		if (strcmp(a->mname[m], name) == 0) {
-			if (unit && *unit && !*a->munit[m]) {
-				char *u = strdup(unit);
-				if (!u)
-					return SHD_ENOMEM;
-				free(a->munit[m]);
-				a->munit[m] = u;
-			}
-			return (int)m;
+	if (shd_dict_find(a->mdict, name, strlen(name), &id) == 0) {
+		size_t m = id;
+		if (unit && *unit && !*a->munit[m]) {
+			char *u = strdup(unit);
+			if (!u)
+				return SHD_ENOMEM;
+			free(a->munit[m]);
+			a->munit[m] = u;
 		}
+		return (int)m;
 	}
 	if (a->nmetric >= 65536)
 		return SHD_EINVAL;
@@ -122,6 +128,11 @@ int shd_acc_metric(struct shd_acc *a, const char *name, const char *unit)
 	a->munit = uu;
 	char *n = strdup(name), *u = strdup(unit ? unit : "");
 	if (!n || !u) {
+		free(n);
+		free(u);
+		return SHD_ENOMEM;
+	}
+	if (shd_dict_intern(a->mdict, name, strlen(name), &id) < 0) {
 		free(n);
 		free(u);
 		return SHD_ENOMEM;
@@ -500,23 +511,50 @@ struct agg {
 	size_t n;
 };
 
+/*
+ * Refuses a grid far larger than the data (a wrong interval, or a stray
+ * timestamp decades away) before anything is written.
+ */
+static int check_grid(struct shd_acc *a, const struct shd_series *s,
+		      int64_t step)
+{
+	int64_t lo = s->t[0], hi = s->t[0];
+
+	for (size_t i = 1; i < s->n; i++) {
+		lo = s->t[i] < lo ? s->t[i] : lo;
+		hi = s->t[i] > hi ? s->t[i] : hi;
+	}
+	uint64_t nslot = ((uint64_t)floor_to(hi, step) -
+			  (uint64_t)floor_to(lo, step)) / (uint64_t)step + 1;
+	uint64_t most = s->n * 16 > (1u << 20) ? s->n * 16 : (1u << 20);
+	if (nslot <= most)
+		return 0;
+	snprintf(a->err, sizeof(a->err), "resource '%s': %llu slots of %lld "
+		 "ms for %zu rows, from %lld to %lld ms: is the interval right?",
+		 shd_dict_str(a->keys, s->key, NULL), (unsigned long long)nslot,
+		 (long long)step, s->n, (long long)lo, (long long)hi);
+	return SHD_EINVAL;
+}
+
+int shd_acc_check(struct shd_acc *a, const struct shd_acc_opts *opts)
+{
+	for (size_t k = 0; k < a->nseries && opts && opts->interval > 0; k++) {
+		int rc = a->series[k]->n ? check_grid(a, a->series[k],
+						       opts->interval) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int write_grid(struct shd_acc *a, struct out *o,
 		      const struct shd_series *s, int64_t step,
 		      enum shd_agg how)
 {
 	size_t nm = o->nmetric;
 	int64_t first = floor_to(s->t[0], step), last = floor_to(s->t[s->n - 1], step);
-	uint64_t nslot = (uint64_t)(last - first) / (uint64_t)step + 1;
-	uint64_t most = s->n * 16 > (1u << 20) ? s->n * 16 : (1u << 20);
 
-	if (nslot > most) {
-		snprintf(a->err, sizeof(a->err),
-			 "resource '%s': %llu slots of %lld ms for %zu rows: "
-			 "is the interval right?",
-			 shd_dict_str(a->keys, s->key, NULL),
-			 (unsigned long long)nslot, (long long)step, s->n);
-		return SHD_EINVAL;
-	}
+	(void)a;
 	struct agg *g = calloc(nm ? nm : 1, sizeof(*g));
 	double *vals = malloc((nm ? nm : 1) * sizeof(*vals));
 	int rc = 0;
@@ -592,6 +630,9 @@ int shd_acc_write(struct shd_acc *a, struct shd_writer *w,
 	if (!rc)
 		rc = shd_frame_reserve(&o.f, o.block);
 	if (rc)
+		goto out;
+
+	if ((rc = shd_acc_check(a, opts)) < 0)
 		goto out;
 
 	/* Canonical order: by resource name (a->series stays by key id). */

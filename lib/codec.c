@@ -417,7 +417,7 @@ int shd_dec_shuffle(void *v, size_t n, size_t width, int xor_prev,
 #define SCALED_MAX_D 9007199254740992.0		/* 2^53 */
 #define TWO51 2251799813685248.0
 #define CANON_NAN 0x7ff8000000000000ull
-#define SAMPLE 512
+#define SAMPLE 128
 #define SMALL_D 100
 
 static inline uint64_t bits_of(double x)
@@ -481,17 +481,22 @@ static double choose_divisor(const double *v, size_t n)
 
 	for (size_t i = 0; i < n; i += step) {
 		double x = v[i];
+		int s;
 		if (isnan(x))
 			continue;
 		m++;
+		for (s = 0; s < 16; s++)
+			if (exact_at(x, pow10[s], &r))
+				break;
+		smax = s < 16 && s > smax ? s : smax;
+		if (s <= 2) {
+			/* 10^s <= 100 explains it: no need for the slow search */
+			count[(int)pow10[s]]++;
+			continue;
+		}
 		for (int d = 1; d <= SMALL_D; d++)
 			if (exact_at(x, d, &r)) {
 				count[d]++;
-				break;
-			}
-		for (int s = 0; s < 16; s++)
-			if (exact_at(x, pow10[s], &r)) {
-				smax = s > smax ? s : smax;
 				break;
 			}
 	}

@@ -322,6 +322,43 @@ size_t shd_format_double(double v, char *buf)
 		buf[n] = '\0';
 		return n;
 	}
+	/*
+	 * At most 15 significant digits: the first s with v == round(v *
+	 * 10^s) / 10^s. A decimal of <= 15 digits is the only one of that
+	 * length that reads back to v (DBL_DIG), so it is the shortest.
+	 */
+	if (fabs(v) >= 1e-5 && fabs(v) < 1e15) {
+		double p = 1, a = fabs(v);
+		for (int sc = 1; sc <= 15; sc++) {
+			p *= 10;
+			double y = a * p;
+			if (y >= 1e15)
+				break;
+			double r = (y + 6755399441055744.0) - 6755399441055744.0;
+			if (r / p != a)
+				continue;
+			char dig[24];
+			size_t nd = format_uint((uint64_t)r, dig), k = 0;
+			if (v < 0)
+				buf[n++] = '-';
+			if (nd <= (size_t)sc) {
+				buf[n++] = '0';
+				buf[n++] = '.';
+				for (k = nd; k < (size_t)sc; k++)
+					buf[n++] = '0';
+				memcpy(buf + n, dig, nd);
+				n += nd;
+			} else {
+				memcpy(buf + n, dig, nd - (size_t)sc);
+				n += nd - (size_t)sc;
+				buf[n++] = '.';
+				memcpy(buf + n, dig + nd - (size_t)sc, (size_t)sc);
+				n += (size_t)sc;
+			}
+			buf[n] = '\0';
+			return n;
+		}
+	}
 	for (i = 0; i < 3; i++) {
 		len = snprintf(buf, 32, fmts[i], v);
 		if (i == 2 || strtod(buf, NULL) == v)

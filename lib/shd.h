@@ -357,6 +357,14 @@ struct shd_acc_opts {
 int shd_acc_schema(const struct shd_acc *a, struct shd_schema *s);
 
 /*
+ * Checks, before anything is written, that the series can be written with
+ * O: a grid (O->interval) may not be far larger than the data (16 slots a
+ * row, or 2^20). Returns 0, or SHD_EINVAL with the reason in
+ * shd_acc_errmsg.
+ */
+int shd_acc_check(struct shd_acc *a, const struct shd_acc_opts *o);
+
+/*
  * Writes every series to W (opened with the schema of shd_acc_schema), in
  * canonical order, regularized when O->interval > 0. Returns 0 or an error
  * of the writer.
