@@ -54,6 +54,8 @@ FUZZ_SECONDS ?= 10
 MAN1 := $(sort $(wildcard man/*.1))
 MAN5 := $(sort $(wildcard man/*.5))
 
+.SECONDARY:
+
 .PHONY: all check check-unit check-shell check-san asan ubsan demo bench \
 	fuzz install uninstall clean golden
 
@@ -96,7 +98,9 @@ $(O)/tools/%: $(O)/tools/%.o $(LIB)
 check: check-unit check-shell check-san
 
 check-unit: $(UNITS)
-	@set -e; for t in $(UNITS); do echo "# $$t"; $$t; done
+	@pass=0; fail=0; for t in $(UNITS); do echo "# $$t"; \
+	  if $$t; then pass=$$((pass + 1)); else fail=$$((fail + 1)); fi; \
+	done; echo "unit: $$pass passed, $$fail failed"; [ $$fail = 0 ]
 
 check-shell: all
 	@SHD_BUILD=$(abspath $(O)) sh tests/run-shell.sh

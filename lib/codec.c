@@ -640,17 +640,30 @@ int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 		excmap = p;
 		p += nb;
 	}
+	/*
+	 * Two passes over V: the integers first (in V's storage, which is
+	 * allocated memory of 8-byte cells), then the divisions, which the
+	 * compiler can keep in a tight loop.
+	 */
+	int64_t *q = (int64_t *)(void *)v;
 	uint64_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t u;
-		p = get_varint(p, end, &u);
-		if (!p)
-			return SHD_EFORMAT;
+		if (p < end && *p < 0x80) {
+			u = *p++;
+		} else {
+			p = get_varint(p, end, &u);
+			if (!p)
+				return SHD_EFORMAT;
+		}
 		prev += (uint64_t)unzigzag(u);
-		v[i] = (double)(int64_t)prev / d;
-		if (nanmap && (nanmap[i / 8] >> (i % 8) & 1))
-			v[i] = NAN;
+		q[i] = (int64_t)prev;
 	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = (double)q[i] / d;
+	for (size_t i = 0; i < n && nanmap; i++)
+		if (nanmap[i / 8] >> (i % 8) & 1)
+			v[i] = NAN;
 	for (size_t i = 0; i < n && excmap; i++) {
 		if (!(excmap[i / 8] >> (i % 8) & 1))
 			continue;

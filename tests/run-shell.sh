@@ -21,5 +21,5 @@ for t in "$here"/t[0-9]*.sh; do
 	   printf '%s\n' "$out" | tail -n 30 | sed 's/^/#   /' ;;
 	esac
 done
-echo "shell tests: $pass passed, $fail failed, $skip skipped"
+echo "shell: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
