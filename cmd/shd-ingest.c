@@ -306,6 +306,16 @@ int main(int argc, char **argv)
 	if (shd_acc_schema(in.acc, &schema) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	shd_schema_set_meta(&schema, "producer", "shd-ingest " SHD_VERSION);
+	{
+		/* "source": the inputs, as given (cut short past 1 KiB). */
+		char src[1024];
+		size_t k = 0;
+		src[0] = '\0';
+		for (int j = 0; j < ninputs && k < sizeof(src) - 1; j++)
+			k += (size_t)snprintf(src + k, sizeof(src) - k, "%s%s",
+					      j ? " " : "", inputs[j]);
+		shd_schema_set_meta(&schema, "source", src);
+	}
 	for (size_t k = 0; k < nunits; k++) {
 		const char *eq = strchr(units[k], '=');
 		char *name = strndup(units[k], (size_t)(eq - units[k]));

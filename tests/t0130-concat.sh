@@ -183,7 +183,8 @@ shd-cat --info "$T/a.shd" | grep -q "^stream: $T/a.shd$" || fail "--info: a file
 # the NAB subset described; the producer's version is masked so that a
 # release does not change the file
 shd-ingest "$DATA"/nab/*.csv | shd-cat --info |
-	sed 's/^\(  producer: shd-ingest\) .*/\1 VERSION/' >"$T/got"
+	sed -e 's/^\(  producer: shd-ingest\) .*/\1 VERSION/' \
+	    -e "s|$DATA/|DATA/|g" >"$T/got"
 golden nab-info.txt
 # a Prometheus export as JSON lines
 shd-ingest "$TDATA/prom-matrix.json" | shd-cat --json >"$T/got"
