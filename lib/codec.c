@@ -7,6 +7,7 @@
  * against the payload they were given.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ const char *shd_codec_name(int codec)
 {
 	static const char *names[] = {
 		"raw", "delta2", "dict", "shuffle", "xorshuf", "scaled",
+		"derived",
 	};
 	return codec >= 0 && codec <= SHD_C_MAX ? names[codec] : "unknown";
 }
@@ -542,12 +544,118 @@ static double choose_divisor(const double *v, size_t n)
 	return best_cov * 2 > m ? best : 0;
 }
 
+/* ULP distance of X from Q (bits of X less bits of Q, wrapping). */
+static inline int64_t ulp_diff(double x, double q)
+{
+	return (int64_t)(bits_of(x) - bits_of(q));
+}
+
+/*
+ * Is X within LIMIT ulps of round(X * K) / K, with the integer below 2^51?
+ * Sets *N and *U (the ulp offset). A value of the other sign than its
+ * nearest n / K, -0 included, is millions of ulps away and fails.
+ */
+static inline int near_at(double x, double k, int64_t limit, int64_t *n,
+			  int64_t *u)
+{
+	double y = x * k;
+	if (!(fabs(y) < TWO51))
+		return 0;
+	const double big = 6755399441055744.0;
+	double r = (y + big) - big;
+	int64_t d = ulp_diff(x, r / k);
+	if (d < -limit || d > limit)
+		return 0;
+	*n = (int64_t)r;
+	*u = d;
+	return 1;
+}
+
+/*
+ * The integer for divisor K that a row whose integer is N for the block's
+ * divisor D predicts: round(N * K / D) in IEEE double arithmetic, 0 when
+ * that is 2^51 or more. Encoder and decoder compute it the same way.
+ */
+static inline int64_t rescale(int64_t n, double k, double d)
+{
+	double y = (double)n * k / d;
+	if (!(fabs(y) < TWO51))
+		return 0;
+	const double big = 6755399441055744.0;
+	return (int64_t)((y + big) - big);
+}
+
+#define NEAR_ULPS 4		/* an exception "near" n / k: this many ulps */
+#define FAR_ULPS (1 << 20)	/* the block's D still helps up to this */
+#define EXC_CACHE 8		/* recently useful small divisors */
+#define EXC_SEARCH 4096		/* full small-divisor searches per block */
+
+/*
+ * Codes exception X of a row whose integer becomes *Q (the caller passes the
+ * previous row's integer) as an entry appended at P; returns the new end.
+ * Entry: varint sel; sel 0: 8 raw bytes; sel 1: the block's D, then a
+ * zigzag ulp offset; sel k + 1: divisor k, a zigzag correction of the
+ * rescaled integer, a zigzag ulp offset.
+ */
+static uint8_t *put_exception(uint8_t *p, double x, double d, int64_t *q,
+			      uint32_t *cache, size_t *budget)
+{
+	int64_t n, u;
+
+	if (near_at(x, d, NEAR_ULPS, &n, &u))
+		goto main_d;
+	/* Another divisor, small: a mean over fewer samples, say. The row
+	 * keeps its integer for D, so that the deltas stay small. */
+	double y = x * d;
+	int64_t qi = *q;
+	if (fabs(y) < TWO51)
+		qi = (int64_t)((y + 6755399441055744.0) - 6755399441055744.0);
+	for (int pass = 0; pass < 2; pass++) {
+		uint32_t lim = pass ? SMALL_D : EXC_CACHE;
+		if (pass && *budget == 0)
+			break;
+		if (pass)
+			--*budget;
+		for (uint32_t c = 0; c < lim; c++) {
+			uint32_t k = pass ? c + 1 : cache[c];
+			if (!k || (double)k == d)
+				continue;
+			if (!near_at(x, k, NEAR_ULPS, &n, &u))
+				continue;
+			/* move K to the front of the cache */
+			uint32_t at = EXC_CACHE - 1;
+			for (uint32_t e = 0; e < EXC_CACHE; e++)
+				if (cache[e] == k) {
+					at = e;
+					break;
+				}
+			memmove(cache + 1, cache, at * sizeof(*cache));
+			cache[0] = k;
+			*q = qi;
+			p = put_varint(p, (uint64_t)k + 1);
+			p = put_varint(p, zigzag((int64_t)((uint64_t)n -
+					(uint64_t)rescale(qi, k, d))));
+			return put_varint(p, zigzag(u));
+		}
+	}
+	if (near_at(x, d, FAR_ULPS, &n, &u))
+		goto main_d;
+	*p++ = 0;
+	shd_put_le64(p, bits_of(x));
+	return p + 8;
+main_d:
+	*q = n;
+	*p++ = 1;
+	return put_varint(p, zigzag(u));
+}
+
 /*
  * Layout: f64 divisor D (an integer, 1 to 2^53), u8 flags (bit 0: a NaN
- * bitmap follows; bit 1: an exception bitmap follows), the bitmaps (one bit
- * per row, LSB first), each row's integer as a zigzag varint of its
- * difference from the previous row's (NaN and exception rows repeat the
- * previous integer), then the exceptions' raw 8 bytes in row order.
+ * bitmap follows; bit 1: an exception bitmap follows; bit 2: exceptions are
+ * entries, else 8 raw bytes), the bitmaps (one bit per row, LSB first), each
+ * row's integer as a zigzag varint of its difference from the previous
+ * row's (NaN rows repeat the previous integer), then the exceptions in row
+ * order.
  */
 int shd_enc_scaled(struct shd_buf *out, const double *v, size_t n)
 {
@@ -576,8 +684,9 @@ int shd_enc_scaled(struct shd_buf *out, const double *v, size_t n)
 			nexc++;
 		}
 	}
+	/* Entries take at most 1 + 10 + 10 + 10 bytes. */
 	if (nexc * 2 > n - nnan || shd_buf_reserve(out, 9 + 2 * nb + n * 10 +
-						     nexc * 8) < 0) {
+						     nexc * 31) < 0) {
 		int rc = nexc * 2 > n - nnan ? 1 : SHD_ENOMEM;
 		free(q);
 		free(kind);
@@ -585,32 +694,70 @@ int shd_enc_scaled(struct shd_buf *out, const double *v, size_t n)
 	}
 	uint8_t *p = out->p + out->len;
 	shd_put_le64(p, bits_of(d));
-	p[8] = (uint8_t)((nnan ? 1 : 0) | (nexc ? 2 : 0));
+	p[8] = (uint8_t)((nnan ? 1 : 0) | (nexc ? 6 : 0));
 	p += 9;
 	uint8_t *nanmap = p, *excmap = p + (nnan ? nb : 0);
 	p = excmap + (nexc ? nb : 0);
 	memset(nanmap, 0, (size_t)(p - nanmap));
+	/* Exception entries go to the end of the reserved room first. */
+	uint8_t *ex = out->p + out->cap - nexc * 31, *e = ex;
+	uint32_t cache[EXC_CACHE] = { 0 };
+	size_t budget = EXC_SEARCH;
 	int64_t prev = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t k = prev;
-		if (kind[i] == 0)
+		if (kind[i] == 0) {
 			k = q[i];
-		else if (kind[i] == 1)
+		} else if (kind[i] == 1) {
 			nanmap[i / 8] |= (uint8_t)(1u << (i % 8));
-		else
+		} else {
 			excmap[i / 8] |= (uint8_t)(1u << (i % 8));
+			e = put_exception(e, v[i], d, &k, cache, &budget);
+		}
 		p = put_varint(p, zigzag(k - prev));
 		prev = k;
 	}
-	for (size_t i = 0; i < n && nexc; i++)
-		if (kind[i] == 2) {
-			shd_put_le64(p, bits_of(v[i]));
-			p += 8;
-		}
+	memmove(p, ex, (size_t)(e - ex));
+	p += e - ex;
 	out->len = (size_t)(p - out->p);
 	free(q);
 	free(kind);
 	return 0;
+}
+
+/* Decodes the entry at P for a row whose integer is N into *X. */
+static const uint8_t *get_exception(const uint8_t *p, const uint8_t *end,
+				    double d, int64_t n, double *x)
+{
+	uint64_t sel, dn, u;
+
+	p = get_varint(p, end, &sel);
+	if (!p)
+		return NULL;
+	if (sel == 0) {
+		if ((size_t)(end - p) < 8)
+			return NULL;
+		uint64_t b = shd_get_le64(p);
+		memcpy(x, &b, sizeof(b));
+		return p + 8;
+	}
+	double k = d;
+	if (sel > 1) {
+		if (sel - 1 > (uint64_t)SCALED_MAX_D)
+			return NULL;
+		k = (double)(sel - 1);
+		p = get_varint(p, end, &dn);
+		if (!p)
+			return NULL;
+		n = (int64_t)((uint64_t)rescale(n, k, d) +
+			      (uint64_t)unzigzag(dn));
+	}
+	p = get_varint(p, end, &u);
+	if (!p)
+		return NULL;
+	uint64_t b = bits_of((double)n / k) + (uint64_t)unzigzag(u);
+	memcpy(x, &b, sizeof(b));
+	return p;
 }
 
 int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
@@ -624,7 +771,8 @@ int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 	uint64_t db = shd_get_le64(p);
 	memcpy(&d, &db, sizeof(d));
 	int flags = p[8];
-	if (!(d >= 1 && d <= SCALED_MAX_D && d == nearbyint(d)) || flags > 3)
+	if (!(d >= 1 && d <= SCALED_MAX_D && d == nearbyint(d)) || flags > 7 ||
+	    (flags & 6) == 4)
 		return SHD_EFORMAT;
 	p += 9;
 	const uint8_t *nanmap = NULL, *excmap = NULL;
@@ -659,11 +807,39 @@ int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 		prev += (uint64_t)unzigzag(u);
 		q[i] = (int64_t)prev;
 	}
+	/* Entries need the rows' integers: decode them before dividing. */
+	double *ev = NULL;
+	size_t ne = 0;
+	if (excmap && (flags & 4)) {
+		for (size_t i = 0; i < nb; i++)
+			ne += (size_t)__builtin_popcount(excmap[i]);
+		ev = malloc((ne ? ne : 1) * sizeof(*ev));
+		if (!ev)
+			return SHD_ENOMEM;
+		ne = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (!(excmap[i / 8] >> (i % 8) & 1))
+				continue;
+			p = get_exception(p, end, d, q[i], &ev[ne++]);
+			if (!p) {
+				free(ev);
+				return SHD_EFORMAT;
+			}
+		}
+	}
 	for (size_t i = 0; i < n; i++)
 		v[i] = (double)q[i] / d;
 	for (size_t i = 0; i < n && nanmap; i++)
 		if (nanmap[i / 8] >> (i % 8) & 1)
 			v[i] = NAN;
+	if (ev) {
+		ne = 0;
+		for (size_t i = 0; i < n; i++)
+			if (excmap[i / 8] >> (i % 8) & 1)
+				v[i] = ev[ne++];
+		free(ev);
+		return p == end ? 0 : SHD_EFORMAT;
+	}
 	for (size_t i = 0; i < n && excmap; i++) {
 		if (!(excmap[i / 8] >> (i % 8) & 1))
 			continue;
@@ -672,6 +848,238 @@ int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 		uint64_t b = shd_get_le64(p);
 		memcpy(&v[i], &b, sizeof(b));
 		p += 8;
+	}
+	return p == end ? 0 : SHD_EFORMAT;
+}
+
+/* ------------------------------------------------------------ derived */
+
+static inline double derive_eval(int op, double a, double b, double c)
+{
+	double x;
+
+	switch (op) {
+	case SHD_D_MUL: x = a * b; break;
+	case SHD_D_DIV: x = a / b; break;
+	case SHD_D_ADD: x = a + b; break;
+	case SHD_D_SUB: x = a - b; break;
+	case SHD_D_MULDIV: x = a * b / c; break;
+	case SHD_D_DIVMUL: x = a / b * c; break;
+	case SHD_D_MULC: x = a * c; break;
+	default: x = a / c; break;
+	}
+	/* NaN payloads and signs differ between machines: one NaN for all */
+	if (isnan(x)) {
+		uint64_t q = CANON_NAN;
+		memcpy(&x, &q, sizeof(x));
+	}
+	return x;
+}
+
+static inline int uses_c(int op)
+{
+	return op >= SHD_D_MULDIV;
+}
+
+/* The constant that makes V = OP(A, B, c), or NaN. */
+static double estimate_c(int op, double v, double a, double b)
+{
+	switch (op) {
+	case SHD_D_MULDIV: return a * b / v;
+	case SHD_D_DIVMUL: return v / (a / b);
+	case SHD_D_MULC: return v / a;
+	default: return a / v;
+	}
+}
+
+#define DSAMPLE 32
+#define DSAMPLE_MISS 2		/* sampled rows a derivation may miss */
+#define DERIVE_MAX_COLS 48	/* wider blocks are not searched */
+
+static int usable(double x)
+{
+	return isfinite(x) && x != 0;
+}
+
+/* Rows of the sample that OP(A, B, C) misses, stopping past the limit. */
+static size_t sample_misses(const double *v, const double *a, const double *b,
+			    int op, double c, const size_t *rows, size_t ns)
+{
+	size_t miss = 0;
+
+	for (size_t s = 0; s < ns && miss <= DSAMPLE_MISS; s++) {
+		size_t i = rows[s];
+		miss += bits_of(derive_eval(op, a[i], b[i], c)) != bits_of(v[i]);
+	}
+	return miss;
+}
+
+int shd_find_derived(const double *v, size_t n, const double *const *cols,
+		     size_t ncols, size_t self, struct shd_derive *dv,
+		     size_t *nexc)
+{
+	size_t rows[DSAMPLE], ns = 0, nsrc = 0;
+
+	if (n < 16 || ncols > 65535)
+		return 1;
+	for (size_t k = 0; k < ncols; k++)
+		nsrc += cols[k] && k != self;
+	if (nsrc == 0 || nsrc > DERIVE_MAX_COLS)
+		return 1;
+	/* Rows spread over the block where V is usable. */
+	for (size_t s = 0; s < DSAMPLE; s++) {
+		size_t i = (size_t)((double)s * (double)(n - 1) / (DSAMPLE - 1));
+		if (usable(v[i]))
+			rows[ns++] = i;
+	}
+	if (ns < DSAMPLE / 2)
+		return 1;
+	for (size_t ka = 0; ka < ncols; ka++) {
+		const double *a = cols[ka];
+		if (!a || ka == self)
+			continue;
+		for (size_t kb = 0; kb < ncols; kb++) {
+			const double *b = cols[kb];
+			if (!b || kb == self)
+				continue;
+			for (int op = 1; op <= SHD_D_MAX; op++) {
+				int unary = op >= SHD_D_MULC;
+				if (unary != (ka == kb))
+					continue;
+				double cand[20];
+				size_t nc = 0;
+				if (!uses_c(op)) {
+					cand[nc++] = 0;
+				} else {
+					/* c from three rows must agree */
+					double c0 = estimate_c(op, v[rows[0]],
+							a[rows[0]], b[rows[0]]);
+					double c1 = estimate_c(op, v[rows[ns / 2]],
+							a[rows[ns / 2]], b[rows[ns / 2]]);
+					double c2 = estimate_c(op, v[rows[ns - 1]],
+							a[rows[ns - 1]], b[rows[ns - 1]]);
+					if (!usable(c0) ||
+					    fabs(c1 - c0) > 1e-9 * fabs(c0) ||
+					    fabs(c2 - c0) > 1e-9 * fabs(c0))
+						continue;
+					/* the constant as written: few digits */
+					for (int dig = 1; dig <= 17; dig++) {
+						char t[40];
+						snprintf(t, sizeof(t), "%.*g", dig, c0);
+						double c = strtod(t, NULL);
+						if (!nc || cand[nc - 1] != c)
+							cand[nc++] = c;
+					}
+					cand[nc++] = c0;
+				}
+				for (size_t ci = 0; ci < nc; ci++) {
+					if (uses_c(op) && !usable(cand[ci]))
+						continue;
+					if (sample_misses(v, a, b, op, cand[ci],
+							  rows, ns) > DSAMPLE_MISS)
+						continue;
+					size_t miss = 0;
+					for (size_t i = 0; i < n; i++)
+						miss += bits_of(derive_eval(op, a[i],
+							b[i], cand[ci])) != bits_of(v[i]);
+					if (miss > n / 8)
+						continue;
+					dv->op = op;
+					dv->a = (uint16_t)ka;
+					dv->b = (uint16_t)kb;
+					dv->c = uses_c(op) ? cand[ci] : 0;
+					*nexc = miss;
+					return 0;
+				}
+			}
+		}
+	}
+	return 1;
+}
+
+/*
+ * Layout: u8 op, u8 flags (bit 0: an exception bitmap follows), u16 A,
+ * u16 B, f64 C, the bitmap (one bit per row, LSB first), then the
+ * exceptions' 8 raw bytes in row order.
+ */
+int shd_enc_derived(struct shd_buf *out, const double *v, size_t n,
+		    const struct shd_derive *dv, const double *a,
+		    const double *b)
+{
+	size_t nb = (n + 7) / 8, nexc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		nexc += bits_of(derive_eval(dv->op, a[i], b[i], dv->c)) !=
+			bits_of(v[i]);
+	if (shd_buf_reserve(out, SHD_DERIVED_HEAD + nb + 8 * nexc) < 0)
+		return SHD_ENOMEM;
+	uint8_t *p = out->p + out->len;
+	p[0] = (uint8_t)dv->op;
+	p[1] = nexc ? 1 : 0;
+	shd_put_le16(p + 2, dv->a);
+	shd_put_le16(p + 4, dv->b);
+	shd_put_le64(p + 6, bits_of(dv->c));
+	p += SHD_DERIVED_HEAD;
+	if (nexc) {
+		uint8_t *map = p, *e = p + nb;
+		memset(map, 0, nb);
+		for (size_t i = 0; i < n; i++)
+			if (bits_of(derive_eval(dv->op, a[i], b[i], dv->c)) !=
+			    bits_of(v[i])) {
+				map[i / 8] |= (uint8_t)(1u << (i % 8));
+				shd_put_le64(e, bits_of(v[i]));
+				e += 8;
+			}
+		p = e;
+	}
+	out->len = (size_t)(p - out->p);
+	return 0;
+}
+
+int shd_dec_derived_head(struct shd_derive *dv, const uint8_t *p,
+			 size_t len)
+{
+	if (len < SHD_DERIVED_HEAD || p[0] < 1 || p[0] > SHD_D_MAX || p[1] > 1)
+		return SHD_EFORMAT;
+	dv->op = p[0];
+	dv->a = shd_get_le16(p + 2);
+	dv->b = shd_get_le16(p + 4);
+	uint64_t cb = shd_get_le64(p + 6);
+	memcpy(&dv->c, &cb, sizeof(cb));
+	if (uses_c(dv->op) ? !usable(dv->c) : cb != 0)
+		return SHD_EFORMAT;
+	if ((dv->op >= SHD_D_MULC) != (dv->a == dv->b))
+		return SHD_EFORMAT;
+	return 0;
+}
+
+int shd_dec_derived(double *v, size_t n, const double *a, const double *b,
+		    const uint8_t *p, size_t len)
+{
+	struct shd_derive dv;
+	const uint8_t *end = p + len;
+	size_t nb = (n + 7) / 8;
+
+	if (shd_dec_derived_head(&dv, p, len) < 0)
+		return SHD_EFORMAT;
+	int flags = p[1];
+	p += SHD_DERIVED_HEAD;
+	for (size_t i = 0; i < n; i++)
+		v[i] = derive_eval(dv.op, a[i], b[i], dv.c);
+	if (flags & 1) {
+		const uint8_t *map = p;
+		if ((size_t)(end - p) < nb)
+			return SHD_EFORMAT;
+		p += nb;
+		for (size_t i = 0; i < n; i++) {
+			if (!(map[i / 8] >> (i % 8) & 1))
+				continue;
+			if ((size_t)(end - p) < 8)
+				return SHD_EFORMAT;
+			uint64_t x = shd_get_le64(p);
+			memcpy(&v[i], &x, sizeof(x));
+			p += 8;
+		}
 	}
 	return p == end ? 0 : SHD_EFORMAT;
 }

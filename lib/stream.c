@@ -152,6 +152,8 @@ struct shd_writer {
 	struct shd_dict *dict;		/* of the frames written */
 	ZSTD_CCtx *cctx;
 	struct shd_buf blk, raw, zbuf;
+	uint8_t *role;			/* (ncols) per block: see put_f64 */
+	const double **src;		/* (ncols) candidate sources */
 	XXH3_state_t *chain;
 	uint64_t rows, blocks, bytes;
 	int failed;
@@ -203,7 +205,9 @@ int shd_writer_open(struct shd_writer **wp, int fd, const struct shd_schema *s,
 	}
 	w->cctx = ZSTD_createCCtx();
 	w->chain = XXH3_createState();
-	if (!w->cctx || !w->chain || XXH3_64bits_reset(w->chain) != XXH_OK ||
+	w->role = calloc(s->ncols, sizeof(*w->role));
+	w->src = calloc(s->ncols, sizeof(*w->src));
+	if (!w->cctx || !w->chain || !w->role || !w->src || XXH3_64bits_reset(w->chain) != XXH_OK ||
 	    shd_frame_init(&w->pend, s, NULL) < 0) {
 		shd_writer_free(w);
 		return SHD_ENOMEM;
@@ -268,24 +272,50 @@ static int put_payload(struct shd_writer *w, const struct shd_buf *raw,
 	return 0;
 }
 
-/*
- * A float column: scaled integers (decimal scaling, or another divisor) when
- * they explain the values and compress to under 2 bytes a value; else the
- * smallest after zstd of scaled, raw and byte-shuffled. Raw keeps repeated
- * values whole for zstd to match; shuffling suits smooth noisy values.
- */
-static int put_f64(struct shd_writer *w, const double *v, size_t n,
-		   size_t descpos)
-{
-	static const int codecs[] = { SHD_C_SCALED, SHD_C_RAW, SHD_C_SHUFFLE };
-	uint8_t desc[COLDESC], best_desc[COLDESC];
-	size_t best_off = 0, best_len = SIZE_MAX;
+enum { ROLE_FREE, ROLE_DERIVED, ROLE_SOURCE };
 
+/*
+ * A float column: derived from other columns of the row when that explains
+ * nearly every value (then nothing else is tried when it takes under half a
+ * byte a value); scaled integers (decimal scaling, or another divisor) when
+ * they explain the values and compress to under 2 bytes a value; else the
+ * smallest after zstd of these, raw and byte-shuffled. Raw keeps repeated
+ * values whole for zstd to match; shuffling suits smooth noisy values.
+ *
+ * Column J of F, rows [off, off + n). A derived column's sources become
+ * ROLE_SOURCE and are never derived themselves, so a reader can decode
+ * every other column first.
+ */
+static int put_f64(struct shd_writer *w, const struct shd_frame *f,
+		   size_t off, size_t n, size_t j, size_t descpos)
+{
+	static const int codecs[] = { SHD_C_DERIVED, SHD_C_SCALED, SHD_C_RAW,
+				      SHD_C_SHUFFLE };
+	const double *v = (const double *)f->col[j] + off;
+	uint8_t desc[COLDESC], best_desc[COLDESC];
+	size_t best_off = 0, best_len = SIZE_MAX, nexc;
+	struct shd_derive dv;
+	int derive = 0;
+
+	if (w->role[j] == ROLE_FREE) {
+		for (size_t k = 0; k < f->ncols; k++)
+			w->src[k] = f->types[k] == SHD_F64 && k != j &&
+				    w->role[k] != ROLE_DERIVED ?
+				    (const double *)f->col[k] + off : NULL;
+		derive = shd_find_derived(v, n, w->src, f->ncols, j, &dv,
+					  &nexc) == 0;
+	}
 	w->zbuf.len = 0;
 	for (size_t k = 0; k < sizeof(codecs) / sizeof(codecs[0]); k++) {
 		int r;
 		w->raw.len = 0;
 		switch (codecs[k]) {
+		case SHD_C_DERIVED:
+			if (!derive)
+				continue;
+			r = shd_enc_derived(&w->raw, v, n, &dv, w->src[dv.a],
+					    w->src[dv.b]);
+			break;
 		case SHD_C_SCALED: r = shd_enc_scaled(&w->raw, v, n); break;
 		case SHD_C_RAW: r = shd_enc_raw(&w->raw, v, n, 8); break;
 		default: r = shd_enc_shuffle(&w->raw, v, n, 8, 0); break;
@@ -294,16 +324,22 @@ static int put_f64(struct shd_writer *w, const double *v, size_t n,
 			return wfail(w, r, "out of memory");
 		if (r > 0)
 			continue;	/* scaled does not apply */
-		size_t off = w->zbuf.len;
+		size_t at = w->zbuf.len;
 		if (put_payload(w, &w->raw, codecs[k], desc, &w->zbuf) < 0)
 			return w->failed;
-		if (w->zbuf.len - off < best_len) {
-			best_off = off;
-			best_len = w->zbuf.len - off;
+		if (w->zbuf.len - at < best_len) {
+			best_off = at;
+			best_len = w->zbuf.len - at;
 			memcpy(best_desc, desc, COLDESC);
 		}
+		if (codecs[k] == SHD_C_DERIVED && best_len < n / 2)
+			break;
 		if (codecs[k] == SHD_C_SCALED && best_len < 2 * n)
 			break;
+	}
+	if (best_desc[0] == SHD_C_DERIVED) {
+		w->role[j] = ROLE_DERIVED;
+		w->role[dv.a] = w->role[dv.b] = ROLE_SOURCE;
 	}
 	if (shd_buf_put(&w->blk, w->zbuf.p + best_off, best_len) < 0)
 		return wfail(w, SHD_ENOMEM, "out of memory");
@@ -326,6 +362,7 @@ static int write_block(struct shd_writer *w, const struct shd_frame *f,
 	shd_put_le32(w->blk.p + 4, (uint32_t)n);
 	shd_put_le32(w->blk.p + 8, (uint32_t)ncols);
 	w->blk.len = head;
+	memset(w->role, ROLE_FREE, ncols);
 	for (size_t j = 0; j < ncols && !rc; j++) {
 		size_t descpos = 12 + COLDESC * j;
 		enum shd_type t = w->schema.cols[j].type;
@@ -344,7 +381,7 @@ static int write_block(struct shd_writer *w, const struct shd_frame *f,
 					  f->dict);
 			break;
 		case SHD_F64:
-			rc = put_f64(w, (const double *)col, n, descpos);
+			rc = put_f64(w, f, off, n, j, descpos);
 			continue;
 		case SHD_F32:
 			codec = SHD_C_SHUFFLE;
@@ -466,6 +503,8 @@ void shd_writer_free(struct shd_writer *w)
 	shd_buf_release(&w->blk);
 	shd_buf_release(&w->raw);
 	shd_buf_release(&w->zbuf);
+	free(w->role);
+	free(w->src);
 	free(w);
 }
 
@@ -770,11 +809,15 @@ static int read_end(struct shd_reader *r, uint64_t at)
 	return 0;
 }
 
-/* Decodes column J of the block whose payload is P (LEN stored bytes). */
+/*
+ * Decodes column J of the block whose payload is P; DESCS are the block's
+ * column descriptors. A derived column's sources are decoded already.
+ */
 static int decode_col(struct shd_reader *r, struct shd_frame *f, size_t j,
-		      const uint8_t *desc, const uint8_t *p, size_t n,
+		      const uint8_t *descs, const uint8_t *p, size_t n,
 		      uint64_t bno)
 {
+	const uint8_t *desc = descs + COLDESC * j;
 	const struct shd_column *c = &r->schema.cols[j];
 	int codec = desc[0], z = desc[1];
 	size_t rawlen = shd_get_le32(desc + 4), stored = shd_get_le32(desc + 8);
@@ -826,6 +869,24 @@ static int decode_col(struct shd_reader *r, struct shd_frame *f, size_t j,
 		if (c->type == SHD_F64)
 			ok = shd_dec_scaled(dst, n, raw, rawlen);
 		break;
+	case SHD_C_DERIVED: {
+		struct shd_derive dv;
+		const struct shd_column *cols = r->schema.cols;
+		size_t nc = r->schema.ncols;
+		if (c->type != SHD_F64 ||
+		    shd_dec_derived_head(&dv, raw, rawlen) < 0)
+			break;
+		if (dv.a >= nc || dv.b >= nc || dv.a == j || dv.b == j ||
+		    cols[dv.a].type != SHD_F64 || cols[dv.b].type != SHD_F64 ||
+		    descs[COLDESC * dv.a] == SHD_C_DERIVED ||
+		    descs[COLDESC * dv.b] == SHD_C_DERIVED)
+			return rfail(r, SHD_EFORMAT, "block %llu, column '%s': "
+				     "derived from a column that cannot be a "
+				     "source", (unsigned long long)bno, c->name);
+		ok = shd_dec_derived(dst, n, f->col[dv.a], f->col[dv.b], raw,
+				     rawlen);
+		break;
+	}
 	default:
 		return rfail(r, SHD_EFORMAT, "block %llu, column '%s': unknown "
 			     "codec %d (written by a newer shd?)",
@@ -897,13 +958,17 @@ static int read_block(struct shd_reader *r, struct shd_frame *f, uint64_t at)
 		return rfail(r, SHD_ENOMEM, "out of memory");
 	f->nrows = 0;
 	f->dict = r->dict;
-	const uint8_t *p = r->blk.p + head;
-	for (size_t j = 0; j < ncols; j++) {
-		const uint8_t *d = r->blk.p + 12 + COLDESC * j;
-		size_t stored = shd_get_le32(d + 8);
-		if (decode_col(r, f, j, d, p, nrows, bno))
-			return r->rc;
-		p += stored;
+	/* Derived columns last: their sources must be decoded first. */
+	for (int pass = 0; pass < 2; pass++) {
+		const uint8_t *p = r->blk.p + head;
+		for (size_t j = 0; j < ncols; j++) {
+			const uint8_t *d = r->blk.p + 12 + COLDESC * j;
+			size_t stored = shd_get_le32(d + 8);
+			if ((d[0] == SHD_C_DERIVED) == pass &&
+			    decode_col(r, f, j, r->blk.p + 12, p, nrows, bno))
+				return r->rc;
+			p += stored;
+		}
 	}
 	f->nrows = nrows;
 	r->rows += nrows;

@@ -136,6 +136,198 @@ static void test_scaled_exceptions(void)
 	scaled_round_trip(v, 1000, 1);
 }
 
+static double ulp_step(double x, int64_t k)
+{
+	uint64_t b;
+	memcpy(&b, &x, sizeof(b));
+	b += (uint64_t)k;
+	memcpy(&x, &b, sizeof(b));
+	return x;
+}
+
+static void test_scaled_near_exceptions(void)
+{
+	/* k / 60 with a third off by an ulp or two, and means over 56 or 13
+	 * samples: exception entries, far below 8 bytes each */
+	double v[4000];
+	for (int i = 0; i < 4000; i++) {
+		double x = (double)(int64_t)(rnd() % 6000) / 60;
+		int r = (int)(rnd() % 12);
+		v[i] = r < 2 ? ulp_step(x, r ? 1 : -1) : r == 2 ? ulp_step(x, 2) :
+		       r == 3 ? (double)(int64_t)(rnd() % 5000) / 56 :
+		       r == 4 ? (double)(int64_t)(rnd() % 500) / 13 : x;
+	}
+	v[0] = -0.0;
+	v[1] = INFINITY;
+	v[2] = -DBL_MAX;
+	uint64_t payload = 0xfff0000000000001ull;	/* signalling NaN */
+	memcpy(&v[3], &payload, sizeof(payload));
+	v[4] = NAN;
+	v[5] = ulp_step(1.0 / 60, 1000);		/* far, same divisor */
+	v[6] = DBL_MIN / 3;
+	v[7] = -1e-320;
+	scaled_round_trip(v, 4000, 1);
+	struct shd_buf b = { 0 };
+	EXPECT_EQ_INT(shd_enc_scaled(&b, v, 4000), 0);
+	EXPECT(b.len < 4000 * 4);
+	EXPECT_EQ_INT(b.p[8], 7);	/* NaN map, exception map, entries */
+	shd_buf_release(&b);
+}
+
+static void test_scaled_old_raw_exceptions(void)
+{
+	/* flag bit 2 clear: exceptions are 8 raw bytes (the first layout) */
+	uint8_t p[9 + 1 + 3 + 8] = { 0 };
+	double one = 10, back[3], x = 0.1 + 0.2;
+	memcpy(p, &one, 8);
+	p[8] = 2;
+	p[9] = 2;		/* row 1 is an exception */
+	p[10] = 2, p[11] = 0, p[12] = 2;	/* 1, (1), 2 */
+	memcpy(p + 13, &x, 8);
+	EXPECT_EQ_INT(shd_dec_scaled(back, 3, p, sizeof(p)), 0);
+	EXPECT_SAME_DOUBLE(back[0], 0.1);
+	EXPECT_SAME_DOUBLE(back[1], x);
+	EXPECT_SAME_DOUBLE(back[2], 0.2);
+	p[8] = 4;		/* entries without an exception map */
+	EXPECT_EQ_INT(shd_dec_scaled(back, 3, p, sizeof(p)), SHD_EFORMAT);
+	p[8] = 8;
+	EXPECT_EQ_INT(shd_dec_scaled(back, 3, p, sizeof(p)), SHD_EFORMAT);
+}
+
+static void derived_round_trip(const double *v, const double *a,
+			       const double *b, size_t n,
+			       const struct shd_derive *dv)
+{
+	struct shd_buf buf = { 0 };
+	double *back = malloc(n * sizeof(*back));
+
+	EXPECT_EQ_INT(shd_enc_derived(&buf, v, n, dv, a, b), 0);
+	EXPECT_EQ_INT(shd_dec_derived(back, n, a, b, buf.p, buf.len), 0);
+	for (size_t i = 0; i < n; i++)
+		if (!same_bits(back[i], v[i])) {
+			FAIL_AT("row %zu: %.17g != %.17g", i, back[i], v[i]);
+			break;
+		}
+	for (size_t cut = 0; cut < buf.len; cut += 1 + buf.len / 50)
+		EXPECT_EQ_INT(shd_dec_derived(back, n, a, b, buf.p, cut),
+			      SHD_EFORMAT);
+	EXPECT_EQ_INT(shd_buf_reserve(&buf, 1), 0);
+	buf.p[buf.len] = 0;
+	EXPECT_EQ_INT(shd_dec_derived(back, n, a, b, buf.p, buf.len + 1),
+		      SHD_EFORMAT);
+	free(back);
+	shd_buf_release(&buf);
+}
+
+static void test_derived_found_and_exact(void)
+{
+	/* usage = capacity * percent / 100, as in the Bitbrains traces */
+	enum { N = 3000 };
+	static double cap[N], pct[N], use[N], other[N];
+	const double *cols[4] = { cap, use, pct, other };
+	struct shd_derive dv;
+	size_t nexc;
+
+	for (int i = 0; i < N; i++) {
+		cap[i] = 2000 + (double)(rnd() % 8) * 2926.000000;
+		pct[i] = (double)(int64_t)(rnd() % 6000) / 60;
+		other[i] = (double)(rnd() % 1000);
+		use[i] = cap[i] * pct[i] / 100;
+	}
+	pct[5] = NAN;
+	use[5] = cap[5] * pct[5] / 100;		/* NaN: the quiet NaN */
+	use[6] = -0.0;
+	use[7] = INFINITY;
+	uint64_t payload = 0x7ff4000000000001ull;
+	memcpy(&use[8], &payload, sizeof(payload));
+	use[9] = ulp_step(use[9], 1);
+	EXPECT_EQ_INT(shd_find_derived(use, N, cols, 4, 1, &dv, &nexc), 0);
+	EXPECT_EQ_INT(dv.op, SHD_D_MULDIV);
+	EXPECT(dv.c == 100);
+	EXPECT_EQ_INT(nexc, 4);
+	derived_round_trip(use, cols[dv.a], cols[dv.b], N, &dv);
+	/* a column may not derive from itself, nor from nothing */
+	cols[1] = NULL;
+	EXPECT_EQ_INT(shd_find_derived(use, N, cols, 4, 1, &dv, &nexc), 0);
+	cols[0] = cols[2] = NULL;
+	EXPECT_EQ_INT(shd_find_derived(use, N, cols, 4, 1, &dv, &nexc), 1);
+	/* noise is not derived */
+	cols[0] = cap;
+	cols[2] = pct;
+	EXPECT_EQ_INT(shd_find_derived(other, N, cols, 4, 3, &dv, &nexc), 1);
+}
+
+static void test_derived_every_op(void)
+{
+	enum { N = 500 };
+	static double a[N], b[N], v[N];
+	const double *cols[2] = { a, b };
+	struct shd_derive dv;
+	size_t nexc;
+
+	for (int op = 1; op <= SHD_D_MAX; op++) {
+		int unary = op >= SHD_D_MULC;
+		for (int i = 0; i < N; i++) {
+			a[i] = (double)(rnd() % 100000) / 7 + 1;
+			b[i] = (double)(rnd() % 1000) / 3 + 1;
+			double y = unary ? a[i] : b[i];
+			switch (op) {
+			case SHD_D_MUL: v[i] = a[i] * y; break;
+			case SHD_D_DIV: v[i] = a[i] / y; break;
+			case SHD_D_ADD: v[i] = a[i] + y; break;
+			case SHD_D_SUB: v[i] = a[i] - y; break;
+			case SHD_D_MULDIV: v[i] = a[i] * y / 1024; break;
+			case SHD_D_DIVMUL: v[i] = a[i] / y * 8; break;
+			case SHD_D_MULC: v[i] = a[i] * 0.001; break;
+			default: v[i] = a[i] / 3.6; break;
+			}
+		}
+		v[17] = 42;
+		cols[1] = unary ? NULL : b;
+		EXPECT_EQ_INT(shd_find_derived(v, N, cols, 2, 9, &dv, &nexc), 0);
+		EXPECT_EQ_INT(dv.op, op);
+		derived_round_trip(v, cols[dv.a], cols[dv.b], N, &dv);
+	}
+}
+
+static void test_derived_bad_heads(void)
+{
+	uint8_t p[SHD_DERIVED_HEAD] = { SHD_D_MULDIV, 0, 0, 0, 1, 0 };
+	double c = 100, a[2] = { 1, 2 }, back[2];
+	struct shd_derive dv;
+
+	memcpy(p + 6, &c, 8);
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), 0);
+	EXPECT_EQ_INT(shd_dec_derived(back, 2, a, a, p, sizeof(p)), 0);
+	EXPECT_SAME_DOUBLE(back[1], 0.04);
+	p[0] = 0;
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[0] = SHD_D_MAX + 1;
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[0] = SHD_D_MULDIV;
+	p[1] = 2;	/* unknown flag */
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[1] = 0;
+	c = NAN;	/* the constant must be finite and not 0 */
+	memcpy(p + 6, &c, 8);
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	c = 0;
+	memcpy(p + 6, &c, 8);
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[0] = SHD_D_MUL;	/* no constant: its bytes must be 0 */
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), 0);
+	p[13] = 0x80;
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[13] = 0;
+	p[0] = SHD_D_MULC;	/* one source: A and B the same */
+	c = 2;
+	memcpy(p + 6, &c, 8);
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), SHD_EFORMAT);
+	p[4] = 0;
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p)), 0);
+	EXPECT_EQ_INT(shd_dec_derived_head(&dv, p, sizeof(p) - 1), SHD_EFORMAT);
+}
+
 static void test_scaled_refuses_noise(void)
 {
 	double v[1000];
@@ -178,8 +370,13 @@ static void test_decoders_on_garbage(void)
 	uint8_t junk[512];
 	int64_t i64[64];
 	uint32_t u32[64];
-	double f64[64];
+	double f64[64], src[128];
 	struct shd_dict *d = shd_dict_new();
+
+	for (int i = 0; i < 128; i++) {
+		uint64_t x = rnd();
+		memcpy(&src[i], &x, 8);
+	}
 
 	for (int round = 0; round < 20000; round++) {
 		size_t len = rnd() % sizeof(junk), n = 1 + rnd() % 64;
@@ -188,11 +385,18 @@ static void test_decoders_on_garbage(void)
 		if (round % 3 == 0 && len > 9) {
 			double one = 1.0 + (double)(rnd() % 100);
 			memcpy(junk, &one, 8);	/* a plausible divisor */
-			junk[8] &= 3;
+			junk[8] &= 7;
 		}
 		(void)shd_dec_delta2(i64, n, junk, len);
 		(void)shd_dec_dict(u32, n, junk, len, d);
 		(void)shd_dec_scaled(f64, n, junk, len);
+		if (round % 5 == 0 && len > SHD_DERIVED_HEAD) {
+			junk[0] = (uint8_t)(1 + rnd() % SHD_D_MAX);
+			junk[1] &= 1;
+			if (junk[0] < SHD_D_MULC)
+				memset(junk + 6, 0, 8);
+		}
+		(void)shd_dec_derived(f64, n, src, src + 64, junk, len);
 		(void)shd_dec_shuffle(f64, n, 8, 1, junk, len);
 		(void)shd_dec_raw(f64, n, 8, junk, len);
 	}
@@ -207,6 +411,11 @@ static const struct harness_case cases[] = {
 	TEST(test_scaled_decimal),
 	TEST(test_scaled_fifteenths),
 	TEST(test_scaled_exceptions),
+	TEST(test_scaled_near_exceptions),
+	TEST(test_scaled_old_raw_exceptions),
+	TEST(test_derived_found_and_exact),
+	TEST(test_derived_every_op),
+	TEST(test_derived_bad_heads),
 	TEST(test_scaled_refuses_noise),
 	TEST(test_shuffle_round_trip),
 	TEST(test_decoders_on_garbage),

@@ -9,6 +9,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "harness.h"
 #include "shd.h"
 
@@ -385,6 +387,150 @@ static void test_codecs_chosen(void)
 	shd_schema_release(&s);
 }
 
+/*
+ * Usage derived from capacity and percent (a later column), percent in
+ * sixtieths with near exceptions: both new codecs, exact round trips, and
+ * a derived column whose source is not allowed refused.
+ */
+static void derived_stream(struct mem *m, size_t n, int exceptions)
+{
+	struct shd_schema s;
+	struct shd_frame f;
+	struct shd_dict *d = shd_dict_new();
+	uint32_t id;
+	int fd = memfd();
+
+	shd_schema_init(&s);
+	shd_schema_add(&s, "time", SHD_TIME, "ms", "time");
+	shd_schema_add(&s, "resource", SHD_KEY, "", "key");
+	shd_schema_add(&s, "usage", SHD_F64, "MHz", "metric");
+	shd_schema_add(&s, "cap", SHD_F64, "MHz", "metric");
+	shd_schema_add(&s, "pct", SHD_F64, "%", "metric");
+	shd_frame_init(&f, &s, d);
+	shd_frame_reserve(&f, n);
+	shd_dict_intern(d, "vm-1", 4, &id);
+	for (size_t i = 0; i < n; i++) {
+		double pct = (double)(int64_t)(rnd() % 6000) / 60;
+		if (exceptions && i % 5 == 1) {
+			uint64_t b;
+			memcpy(&b, &pct, 8);
+			b += rnd() % 2 ? 1 : (uint64_t)-1;
+			memcpy(&pct, &b, 8);
+		}
+		if (exceptions && i % 7 == 3)
+			pct = (double)(int64_t)(rnd() % 5600) / 56;
+		SHD_I64COL(&f, 0)[i] = 1372629804000 + (int64_t)i * 300000;
+		SHD_KEYCOL(&f, 1)[i] = id;
+		SHD_F64COL(&f, 3)[i] = 11703.997976 * (double)(1 + i / 100 % 3);
+		SHD_F64COL(&f, 4)[i] = pct;
+		SHD_F64COL(&f, 2)[i] = SHD_F64COL(&f, 3)[i] * pct / 100;
+	}
+	if (exceptions) {
+		SHD_F64COL(&f, 2)[3] = -0.0;
+		SHD_F64COL(&f, 2)[4] = NAN;
+		SHD_F64COL(&f, 4)[5] = NAN;
+		SHD_F64COL(&f, 2)[5] = NAN;
+		SHD_F64COL(&f, 4)[6] = INFINITY;
+	}
+	f.nrows = n;
+	write_stream(fd, &s, &f, 0);
+	slurp(fd, m);
+	/* read back: every f64 bit for bit */
+	struct shd_reader *r;
+	struct shd_frame g;
+	EXPECT_EQ_INT(shd_reader_open_mem(&r, m->p, m->len, "d.shd"), 0);
+	shd_frame_init(&g, shd_reader_schema(r), shd_reader_dict(r));
+	EXPECT_EQ_INT(shd_reader_next(r, &g), 0);
+	EXPECT_EQ_INT(g.nrows, n);
+	for (size_t i = 0; i < n && i < g.nrows; i++)
+		for (size_t j = 2; j < 5; j++)
+			if (memcmp(&SHD_F64COL(&f, j)[i], &SHD_F64COL(&g, j)[i], 8)) {
+				FAIL_AT("row %zu col %zu: %.17g != %.17g", i, j,
+					SHD_F64COL(&g, j)[i], SHD_F64COL(&f, j)[i]);
+				i = n;
+				break;
+			}
+	EXPECT_EQ_INT(shd_reader_next(r, &g), SHD_EOF);
+	shd_frame_release(&g);
+	shd_reader_free(r);
+	close(fd);
+	shd_frame_release(&f);
+	shd_dict_free(d);
+	shd_schema_release(&s);
+}
+
+/* The first block of M: its offset, and the offset of column J's payload. */
+static size_t block_col(const struct mem *m, size_t j, size_t *blk)
+{
+	size_t b = 0;
+	while (memcmp(m->p + b, "SHDB", 4))
+		b++;
+	*blk = b;
+	size_t at = b + 12 + 12 * 5;
+	for (size_t k = 0; k < j; k++) {
+		uint32_t st;
+		memcpy(&st, m->p + b + 12 + 12 * k + 8, 4);
+		at += st;
+	}
+	return at;
+}
+
+static void test_derived_and_near(void)
+{
+	struct mem m;
+	size_t blk;
+
+	derived_stream(&m, 20000, 1);
+	block_col(&m, 0, &blk);
+	EXPECT_EQ_INT(m.p[blk + 12 + 12 * 2], 6);	/* usage: derived */
+	EXPECT_EQ_INT(m.p[blk + 12 + 12 * 4], 5);	/* pct: scaled */
+	/* exact sixtieths and usage cost about 1.5 B a row */
+	EXPECT(m.len < 20000 * 4);
+	free(m.p);
+	derived_stream(&m, 300, 0);
+	free(m.p);
+}
+
+static void test_derived_bad_source(void)
+{
+	struct mem m;
+	char err[512];
+	size_t blk;
+
+	derived_stream(&m, 200, 0);
+	size_t at = block_col(&m, 2, &blk);
+	EXPECT_EQ_INT(m.p[blk + 12 + 12 * 2], 6);
+	EXPECT_EQ_INT(m.p[blk + 12 + 12 * 2 + 1], 0);	/* not compressed */
+	uint32_t total = 0, rows;
+	for (size_t k = 0; k < 5; k++) {
+		uint32_t st;
+		memcpy(&st, m.p + blk + 12 + 12 * k + 8, 4);
+		total += st;
+	}
+	size_t sum_at = blk + 12 + 12 * 5 + total;
+	memcpy(&rows, m.p + blk + 4, 4);
+	EXPECT_EQ_INT(rows, 200);
+	uint8_t save = m.p[at + 2];
+	static const uint8_t bad[] = { 2, 0, 1, 5, 0xff };	/* self, time, key, past the end */
+	for (size_t k = 0; k < sizeof(bad); k++) {
+		m.p[at + 2] = bad[k];
+		uint64_t sum = XXH3_64bits(m.p + blk, sum_at - blk);
+		memcpy(m.p + sum_at, &sum, 8);
+		struct mem cut = { m.p, sum_at + 8 };	/* the chain fails later */
+		struct shd_reader *r;
+		struct shd_frame g;
+		EXPECT_EQ_INT(shd_reader_open_mem(&r, cut.p, cut.len, "d.shd"), 0);
+		shd_frame_init(&g, shd_reader_schema(r), shd_reader_dict(r));
+		EXPECT_EQ_INT(shd_reader_next(r, &g), SHD_EFORMAT);
+		snprintf(err, sizeof(err), "%s", shd_reader_errmsg(r));
+		EXPECT(strstr(err, "column 'usage'") != NULL);
+		shd_frame_release(&g);
+		shd_reader_free(r);
+	}
+	m.p[at + 2] = save;
+	free(m.p);
+}
+
 static void test_fd_reader_pipe(void)
 {
 	struct shd_schema s;
@@ -425,6 +571,8 @@ static const struct harness_case cases[] = {
 	TEST(test_bit_flips),
 	TEST(test_messages),
 	TEST(test_codecs_chosen),
+	TEST(test_derived_and_near),
+	TEST(test_derived_bad_source),
 	TEST(test_fd_reader_pipe),
 };
 
