@@ -197,6 +197,33 @@ static int series_grow(struct shd_series *s)
 	return 0;
 }
 
+/* Makes S hold a column for every metric index below NV. */
+static int series_cols(struct shd_series *s, size_t nv)
+{
+	double **p = realloc(s->v, nv * sizeof(*p));
+
+	if (!p)
+		return SHD_ENOMEM;
+	for (size_t k = s->nv; k < nv; k++)
+		p[k] = NULL;
+	s->v = p;
+	s->nv = nv;
+	return 0;
+}
+
+/* Allocates the column of metric M (< s->nv), NaN in every row so far. */
+static int series_alloc_col(struct shd_series *s, size_t m)
+{
+	double *col = malloc(s->cap * sizeof(*col));
+
+	if (!col)
+		return SHD_ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		col[i] = NAN;
+	s->v[m] = col;
+	return 0;
+}
+
 int shd_series_row(struct shd_series *s, unsigned source, int64_t t)
 {
 	if (s->n == s->cap && series_grow(s) < 0)
@@ -219,24 +246,68 @@ int shd_series_set(struct shd_series *s, int metric, double v)
 
 	if (metric < 0 || s->n == 0)
 		return SHD_EINVAL;
-	if (m >= s->nv) {
-		double **p = realloc(s->v, (m + 1) * sizeof(*p));
-		if (!p)
-			return SHD_ENOMEM;
-		for (size_t k = s->nv; k <= m; k++)
-			p[k] = NULL;
-		s->v = p;
-		s->nv = m + 1;
-	}
-	if (!s->v[m]) {
-		double *col = malloc(s->cap * sizeof(*col));
-		if (!col)
-			return SHD_ENOMEM;
-		for (size_t i = 0; i < s->n; i++)
-			col[i] = NAN;
-		s->v[m] = col;
-	}
+	if (m >= s->nv && series_cols(s, m + 1) < 0)
+		return SHD_ENOMEM;
+	if (!s->v[m] && series_alloc_col(s, m) < 0)
+		return SHD_ENOMEM;
 	s->v[m][s->n - 1] = v;
+	return 0;
+}
+
+int shd_series_row_values(struct shd_series *s, unsigned source, int64_t t,
+			  const int *metric, const double *vals, size_t n)
+{
+	size_t r;
+
+	/* Room and columns first, so that a failure adds no row. */
+	if (s->n == s->cap && series_grow(s) < 0)
+		return SHD_ENOMEM;
+	r = s->n;
+	/*
+	 * The usual case: one value for each of metrics 0..n-1 in order, and
+	 * no other columns, all allocated: plain stores.
+	 */
+	if (s->nv == n) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if ((size_t)metric[i] != i || !s->v[i])
+				break;
+		if (i == n) {
+			if (r && s->src[0] != source)
+				s->multi = 1;
+			s->t[r] = t;
+			s->src[r] = source;
+			/* (Any NaN is stored as NAN, as missing values are.) */
+			for (i = 0; i < n; i++)
+				s->v[i][r] = isnan(vals[i]) ? NAN : vals[i];
+			s->n++;
+			s->acc->rows++;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t m = (size_t)metric[i];
+
+		if (isnan(vals[i]))
+			continue;
+		if (m >= s->nv && series_cols(s, m + 1) < 0)
+			return SHD_ENOMEM;
+		if (!s->v[m] && series_alloc_col(s, m) < 0)
+			return SHD_ENOMEM;
+	}
+	if (r && s->src[0] != source)
+		s->multi = 1;
+	s->t[r] = t;
+	s->src[r] = source;
+	for (size_t m = 0; m < s->nv; m++)
+		if (s->v[m])
+			s->v[m][r] = NAN;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(vals[i]))
+			s->v[metric[i]][r] = vals[i];
+	s->n++;
+	s->acc->rows++;
 	return 0;
 }
 

@@ -489,8 +489,17 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 				      in.shown);
 			goto out;
 		}
+		/*
+		 * Every byte is read once, front to back: ask for read-ahead
+		 * when the file is not cached. (MAP_POPULATE was measured:
+		 * no fewer faults on a cached file, and it would read a cold
+		 * file whole before parsing starts.)
+		 */
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
 			   fd, 0);
+		if (map != MAP_FAILED)
+			(void)madvise(map, (size_t)st.st_size,
+				      MADV_SEQUENTIAL);
 	}
 	if (map != MAP_FAILED) {
 		status = each_member(&in, map, (size_t)st.st_size);

@@ -335,6 +335,16 @@ int shd_series_row(struct shd_series *s, unsigned source, int64_t t);
 /* Sets METRIC of the last row of S to V. Returns 0 or SHD_ENOMEM. */
 int shd_series_set(struct shd_series *s, int metric, double v);
 
+/*
+ * Appends a row to series S at time T from SOURCE with N values at once:
+ * metric METRIC[i] (an index from shd_acc_metric) is VALS[i]; NaN values
+ * are missing, and of two values for one metric the later non-NaN one
+ * wins. The same as shd_series_row and a shd_series_set per non-NaN value,
+ * in one call. Returns 0, or SHD_ENOMEM with no row added.
+ */
+int shd_series_row_values(struct shd_series *s, unsigned source, int64_t t,
+			  const int *metric, const double *vals, size_t n);
+
 /* Removes the last row of S (a row found bad after it was started). */
 void shd_series_drop_row(struct shd_series *s);
 

@@ -4,7 +4,10 @@
  * accumulator to a temporary stream, reads it back and compares a text
  * dump of it.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -469,7 +472,124 @@ static void test_field_lengths(void)
 	shd_acc_free(a);
 }
 
+/*
+ * The one-pass row parser (numbers read a word at a time, times through a
+ * per-day cache) must give exactly what shd_parse_double and
+ * shd_time_parse give, for every shape of cell, and leave anything odd to
+ * the general path. Each value is in the last column, so that some end
+ * the buffer with no newline after them.
+ */
+static void test_fast_path(void)
+{
+	static const char *const nums[] = {
+		"2.50", "259.6", "438.4", "2.2", "0", "-0", "-0.0", "+5", "5.",
+		".5", "-.5", "7", "1234567", "12345678", "123456789",
+		"1.2345678", "12.345678", "123456.7", "1234567.8", "1234567.",
+		"12345678.9", "0.1234567", "0.5833333333333334",
+		"68.27332152666668", "9007199254740992", "9007199254740993",
+		"90071992547409935", "1234567890123456789",
+		"12345678901234567890", "0.000001", "99999999.99999999",
+		"00000000000000000001.5", "1e3", "1.5E-3", " 7.25", "7.25 ",
+		"\t3.5\t", "NaN", "-nan", "inf", "-Infinity", "", "null", "NA",
+		"1.6777216E7", "0.46666666666666673", "3.0000000000000004",
+	};
+	static const char *const times[] = {
+		"2024-01-01 00:00:00", "2024-01-01 00:05:00",
+		"2024-01-01 09:45:00", "2024-01-01T10:00:00",
+		"2024-01-01t10:00:07", "2024-01-01 19:59:59",
+		"2024-01-01 23:59:60", "2024-01-02 00:00:01",
+		"2024-01-02 00:00:01", "2024-01-02 00:00:02Z",
+		"2024-01-02 00:00:03", "2024-01-02T02:10+01",
+		"2024-01-02 01:20:00", "2024-01-02 01:20:00.5",
+		"2024-02-29 12:00:00", "2024-02-29 12:00:01",
+		" 2024-02-29 12:00:02", "2024-03-01 00:00",
+		"2024-03-01 00:00:05", "1709251206", "2024-03-01 00:00:07",
+	};
+	size_t nn = sizeof nums / sizeof nums[0];
+	size_t nt = sizeof times / sizeof times[0];
+
+	for (int crlf = 0; crlf < 2; crlf++) {
+		char *text = NULL, *want = NULL;
+		size_t tsize = 0, wsize = 0;
+		FILE *in = open_memstream(&text, &tsize);
+		FILE *out = open_memstream(&want, &wsize);
+		const char *eol = crlf ? "\r\n" : "\n";
+
+		/* Numbers: time is the row number in seconds. */
+		fprintf(in, "time,host,x%s", eol);
+		fprintf(out, "time[ms] resource x\n");
+		for (size_t i = 0; i < nn; i++) {
+			char tb[32], vb[32];
+			const char *v = nums[i];
+			size_t len = strlen(v);
+			double d;
+
+			fprintf(in, "%zu,h,%s%s", i, v, i + 1 < nn ? eol : "");
+			while (len && (*v == ' ' || *v == '\t')) {
+				v++;
+				len--;
+			}
+			while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+				len--;
+			if (len == 0 || !strcmp(v, "null") || !strcmp(v, "NA"))
+				d = NAN;
+			else if (shd_parse_double(v, len, &d) != 0)
+				FAIL_AT("'%s' does not parse", v);
+			if (isnan(d))
+				d = NAN;
+			shd_time_format((int64_t)i * 1000, tb, sizeof tb);
+			shd_format_double(d, vb);
+			fprintf(out, "%s h %s\n", tb, vb);
+		}
+		fclose(in);
+		fclose(out);
+		expect_dump(text, NULL, want);
+		free(text);
+		free(want);
+
+		/* Times, in increasing order, the last at the buffer's end. */
+		text = want = NULL;
+		in = open_memstream(&text, &tsize);
+		out = open_memstream(&want, &wsize);
+		fprintf(in, "time;host;x%s", eol);
+		fprintf(out, "time[ms] resource x\n");
+		for (size_t i = 0; i < nt; i++) {
+			char tb[32];
+			int64_t ms = 0;
+
+			fprintf(in, "%s;h;%zu%s", times[i], i,
+				i + 1 < nt ? eol : "");
+			if (shd_time_parse(times[i], strlen(times[i]), &ms))
+				FAIL_AT("'%s' does not parse", times[i]);
+			shd_time_format(ms, tb, sizeof tb);
+			fprintf(out, "%s h %zu\n", tb, i);
+		}
+		fclose(in);
+		fclose(out);
+		expect_dump(text, NULL, want);
+		free(text);
+		free(want);
+	}
+	/* A bad clock after a good one of the same day is still bad. */
+	expect_error("time,v\n2024-01-01 10:00:00,1\n2024-01-01 24:00:00,2\n",
+		     NULL, "in.csv:3: bad time '2024-01-01 24:00:00'");
+	expect_error("time,v\n2024-01-01 10:00:00,1\n2024-01-01 10:60:00,2\n",
+		     NULL, "in.csv:3: bad time '2024-01-01 10:60:00'");
+	expect_error("time,v\n2024-01-01 10:00:00,1\n2024-01-01 10:00:61,2\n",
+		     NULL, "in.csv:3: bad time '2024-01-01 10:00:61'");
+	/* Field counts, and a number glued to text. */
+	expect_error("time,v\n2024-01-01 10:00:00,1,2\n", NULL,
+		     "in.csv:2: 3 fields, expected 2");
+	expect_error("time,v,w\n2024-01-01 10:00:00,1\n", NULL,
+		     "in.csv:2: 2 fields, expected 3");
+	expect_error("time,v\n1,2\n2,3.5x\n", NULL,
+		     "in.csv:3: column 'v': '3.5x' is not a number");
+	expect_error("time,v\n1,2\n2,1.2.3\n", NULL,
+		     "in.csv:3: column 'v': '1.2.3' is not a number");
+}
+
 static const struct harness_case cases[] = {
+	TEST(test_fast_path),
 	TEST(test_field_lengths),
 	TEST(test_nab),
 	TEST(test_bitbrains),
