@@ -509,6 +509,8 @@ long shd_read_full(int fd, void *buf, size_t len);
  * returns its descriptor (>= 0) with the temporary name in TMP (of size
  * N); shd_atomic_commit fsyncs, closes and renames it over PATH;
  * shd_atomic_abort closes and removes it. Negative returns are SHD_EIO.
+ * A PATH that is a device, FIFO or socket (/dev/null, /dev/stdout) is
+ * opened and written in place instead (TMP is then ""), never replaced.
  */
 int shd_atomic_open(const char *path, char *tmp, size_t n);
 int shd_atomic_commit(int fd, const char *tmp, const char *path);

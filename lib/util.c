@@ -50,6 +50,23 @@ long shd_read_full(int fd, void *buf, size_t len)
 
 int shd_atomic_open(const char *path, char *tmp, size_t n)
 {
+	struct stat st;
+
+	/*
+	 * A device, FIFO or socket (/dev/null, /dev/stdout, a named pipe) is
+	 * written in place: renaming a temporary file over it would replace
+	 * the device with a regular file. TMP is then "" (nothing to rename).
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (n)
+			tmp[0] = '\0';
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			return SHD_EIO;
+		}
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		return fd < 0 ? SHD_EIO : fd;
+	}
 	int len = snprintf(tmp, n, "%s.tmp.XXXXXX", path);
 
 	if (len < 0 || (size_t)len >= n) {
@@ -73,6 +90,10 @@ int shd_atomic_open(const char *path, char *tmp, size_t n)
 
 int shd_atomic_commit(int fd, const char *tmp, const char *path)
 {
+	if (!tmp[0]) {
+		/* written in place (not a regular file): nothing to rename */
+		return close(fd) < 0 ? SHD_EIO : 0;
+	}
 	if (fsync(fd) < 0) {
 		int e = errno;
 		shd_atomic_abort(fd, tmp);
@@ -100,6 +121,7 @@ void shd_atomic_abort(int fd, const char *tmp)
 
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (tmp[0])
+		unlink(tmp);
 	errno = e;
 }

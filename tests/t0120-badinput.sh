@@ -251,4 +251,17 @@ status=$({ shd-cat "$T/fleet.shd" 2>"$T/err"; } | { head -n 1 >"$T/head"; echo $
 status=$({ shd-ingest "$DATA/fleet.csv.gz" 2>"$T/err"; } | { head -c 10 >/dev/null; echo $?; })
 [ "$status" = 0 ] || fail "shd-ingest | head -c 10: head exited $status"
 [ -s "$T/err" ] && fail "shd-ingest | head -c 10 printed on stderr: $(cat "$T/err")"
+
+# -o onto a FIFO (or a device such as /dev/null) writes into it in place:
+# the atomic rename must never replace it with a regular file
+if command -v mkfifo >/dev/null 2>&1; then
+	mkfifo "$T/fifo"
+	timeout 20 cat "$T/fifo" >"$T/from-fifo" &
+	shd-ingest -o "$T/fifo" "$DATA/nab/ec2_cpu_utilization_24ae8d.csv" ||
+		fail "-o FIFO: exit $?"
+	wait
+	[ -p "$T/fifo" ] || fail "-o FIFO: the FIFO was replaced"
+	shd-cat "$T/from-fifo" | wc -l | grep -q '^4033$' ||
+		fail "-o FIFO: the stream did not come through"
+fi
 exit 0
