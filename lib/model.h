@@ -92,7 +92,11 @@ void shd_model_release(struct shd_model *m);
  * magic 89 53 48 4D 0D 0A 1A 0A ("\x89SHM\r\n\x1a\n"), major u16 = 1,
  * minor u16 = 0, JSON length u32, the JSON header (everything but the
  * weights), the float32 weights of each network (little-endian), and an
- * XXH3-64 of all bytes before it. Returns 0, or SHD_EIO with errno set.
+ * XXH3-64 of all bytes before it. Returns 0; SHD_EINVAL (nothing
+ * written) when M is not what shd_model_load accepts (sizes, a scale <= 0,
+ * a non-finite coefficient, a report that is not JSON text, ...: a bug of
+ * the caller); SHD_ENOMEM; or SHD_EIO with errno set. NaN val_err and
+ * mase_scale are stored as null; a NaN q as null, read back as +inf.
  */
 int shd_model_save(const struct shd_model *m, const char *path);
 

@@ -100,8 +100,24 @@ void shd_window_base(double *base /* (M, H) */, const struct shd_pseries *s,
 		     size_t M, const struct shd_mseries *ser, size_t t,
 		     size_t H)
 {
-	for (size_t m = 0; m < M; m++)
-		shd_ar_predict(&ser[m].ar, s->x + m * s->n, t, base + m * H);
+	for (size_t m = 0; m < M; m++) {
+		const double *xm = s->x + m * s->n;
+		double *bm = base + m * H;
+		shd_ar_predict(&ser[m].ar, xm, t, bm);
+		/*
+		 * The autoregression has no forecast when x[t] or a lag is
+		 * missing (Bitbrains leaves isolated empty slots): the last
+		 * value stands in, so one NaN does not silence p windows.
+		 */
+		double last = NAN;
+		for (size_t h = 0; h < H; h++) {
+			if (!isnan(bm[h]))
+				continue;
+			if (isnan(last))
+				shd_last_value(&last, xm, t, 1);
+			bm[h] = last;
+		}
+	}
 }
 
 size_t shd_window_targets(float *y /* (M * H) */, float *mask /* (M * H) */,

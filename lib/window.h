@@ -31,7 +31,11 @@ int shd_window_inputs(float *x, size_t B, size_t b_idx,
 		      size_t T, size_t H, size_t day, size_t week,
 		      int64_t step);
 
-/* The autoregression's forecasts, BASE[m * H + h - 1], in series units. */
+/*
+ * The autoregression's forecasts, BASE[m * H + h - 1], in series units;
+ * where it has none (x[t] or a lag missing), the last value (shd_last_value)
+ * stands in; NaN only when the history holds no value.
+ */
 void shd_window_base(double *base, const struct shd_pseries *s, size_t M,
 		     const struct shd_mseries *ser, size_t t_origin, size_t H);
 

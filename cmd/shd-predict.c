@@ -1,0 +1,746 @@
+/*
+ * shd-predict - read a model (shd-train) and a utilization stream (FILE or
+ * stdin), and write the forecast stream: per resource, from its latest
+ * time (or, with --rolling, from every time: a replay of history), each
+ * step of the horizon with interval bounds, confidence, the current value
+ * and, where known, the value that really came.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "forecast.h"
+#include "model.h"
+#include "panel.h"
+#include "shd.h"
+#include "window.h"
+
+static void usage(FILE *fp, int status)
+{
+	fprintf(fp,
+"usage: shd-predict -m MODEL [options] [FILE]\n"
+"Forecast each resource of a utilization stream with a model made by\n"
+"shd-train, and write the forecast stream. With no FILE, or '-', read\n"
+"standard input.\n"
+"\n"
+"  -m, --model MODEL      the model (required)\n"
+"      --rolling          forecast from every time of the input (a replay of\n"
+"                         history), not only from the latest\n"
+"      --from TIME        only origins at or after TIME\n"
+"      --to TIME          only origins before TIME\n"
+"      --method NAME      use NAME for every series instead of the model's\n"
+"                         choice: lstm, ar, last, snaive_day, snaive_week\n"
+"      --max-age DUR      warn when the model is older than DUR (30d, 12h)\n"
+"      --threads N        BLAS threads of the network (default 1)\n"
+"  -o, --output FILE      write FILE (atomically) instead of standard output\n"
+"  -f, --force            write the binary stream even to a terminal\n"
+"  -q, --quiet            no progress or summary on stderr\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n"
+"\n"
+"TIME is ISO 8601, 'YYYY-MM-DD HH:MM:SS' (UTC) or Unix seconds.\n"
+"Exit status: 0 ok, 2 usage, 3 bad input (file named), 4 system error.\n"
+"See shd-predict(1).\n");
+	exit(status);
+}
+
+enum { OPT_ROLLING = 256, OPT_FROM, OPT_TO, OPT_METHOD, OPT_MAX_AGE,
+       OPT_THREADS };
+
+static const struct option longopts[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "rolling", no_argument, NULL, OPT_ROLLING },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "method", required_argument, NULL, OPT_METHOD },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "threads", required_argument, NULL, OPT_THREADS },
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct opts {
+	const char *model, *output, *input;
+	int rolling, method, threads, force, quiet;
+	int has_from, has_to;
+	int64_t from, to, max_age;
+};
+
+/* Windows per forward pass of the network. */
+#define BATCH 256
+/* Output columns before the metrics, and per metric. */
+#define NFIXED 4
+#define PER_METRIC 6
+
+/* One forecast to make: panel series K (model resource R) from origin T. */
+struct job {
+	size_t k, r, t;
+};
+
+/* What to forecast for one panel series. */
+struct plan {
+	long r;			/* model resource, -1 when unknown */
+	size_t a, b;		/* origins [a, b) */
+	int lstm;		/* a metric uses the network */
+};
+
+struct pred {
+	const struct opts *o;
+	const struct shd_model *mdl;
+	const struct shd_panel *p;
+	struct plan *plan;	/* (nseries) */
+	size_t M, H, T, I, K;
+	struct shd_lstm_cache cache;
+	int have_cache;
+	float *x;		/* (T, BATCH, I) */
+	float *y;		/* (BATCH, K) corrections, units of scale */
+	double *base;		/* (K) */
+	double *fc;		/* (H) */
+	int *used;		/* (H) method behind each step */
+	struct job jobs[BATCH];
+	size_t njobs;
+	struct shd_dict *dict;
+	uint32_t *keyid;	/* (nseries) */
+	struct shd_frame f;
+	struct shd_writer *w;
+	int progress;
+	uint64_t windows;
+};
+
+static const char *method_names_list = "lstm, ar, last, snaive_day, snaive_week";
+
+/* The method for metric M of model resource R. */
+static int method_of(const struct pred *pd, size_t r, size_t m)
+{
+	return pd->o->method >= 0 ? pd->o->method :
+	       pd->mdl->ser[r * pd->M + m].method;
+}
+
+static const struct shd_lstm *net_of(const struct pred *pd, size_t r)
+{
+	return &pd->mdl->net[pd->mdl->per_resource ? r : 0];
+}
+
+/* The forecast of one metric by method METH into pd->fc and pd->used. */
+static void forecast_metric(struct pred *pd, const struct job *j, size_t b,
+			    size_t m, int meth)
+{
+	const struct shd_pseries *s = &pd->p->series[j->k];
+	const struct shd_mseries *ser = &pd->mdl->ser[j->r * pd->M + m];
+	const double *xm = s->x + m * s->n;
+	size_t H = pd->H, P = 0;
+
+	for (size_t h = 0; h < H; h++)
+		pd->used[h] = meth;
+	switch (meth) {
+	case SHD_M_LSTM:
+		for (size_t h = 0; h < H; h++)
+			pd->fc[h] = pd->base[m * H + h] +
+				    (double)pd->y[b * pd->K + m * H + h] *
+				    ser->scale;
+		return;
+	case SHD_M_AR:
+		memcpy(pd->fc, pd->base + m * H, H * sizeof(*pd->fc));
+		return;
+	case SHD_M_SNAIVE_DAY:
+		P = pd->mdl->day;
+		break;
+	case SHD_M_SNAIVE_WEEK:
+		P = pd->mdl->week;
+		break;
+	}
+	if (P) {
+		size_t nan = 0;
+		shd_seasonal_naive(pd->fc, xm, j->t, H, P);
+		for (size_t h = 0; h < H; h++)
+			nan += isnan(pd->fc[h]);
+		if (!nan)
+			return;
+	}
+	/* the last value, alone or where a season has no value */
+	double *lv = pd->base + pd->M * H;	/* scratch (H) */
+	shd_last_value(lv, xm, j->t, H);
+	for (size_t h = 0; h < H; h++)
+		if (!P || isnan(pd->fc[h])) {
+			pd->fc[h] = lv[h];
+			pd->used[h] = SHD_M_LAST;
+		}
+}
+
+/* Appends the H rows of job J (slot B of the last forward) to the frame. */
+static void emit(struct pred *pd, const struct job *j, size_t b)
+{
+	const struct shd_pseries *s = &pd->p->series[j->k];
+	struct shd_frame *f = &pd->f;
+	size_t H = pd->H, row0 = f->nrows;
+	int64_t step = pd->p->step;
+
+	for (size_t h = 1; h <= H; h++) {
+		size_t i = row0 + h - 1;
+		SHD_I64COL(f, 0)[i] = s->t0 + (int64_t)(j->t + h) * step;
+		SHD_KEYCOL(f, 1)[i] = pd->keyid[j->k];
+		SHD_I64COL(f, 2)[i] = s->t0 + (int64_t)j->t * step;
+		SHD_I64COL(f, 3)[i] = (int64_t)h;
+	}
+	for (size_t m = 0; m < pd->M; m++) {
+		const struct shd_mseries *ser = &pd->mdl->ser[j->r * pd->M + m];
+		const double *xm = s->x + m * s->n;
+		size_t c = NFIXED + m * PER_METRIC;
+		double cur = xm[j->t];
+
+		forecast_metric(pd, j, b, m, method_of(pd, j->r, m));
+		for (size_t h = 1; h <= H; h++) {
+			size_t i = row0 + h - 1;
+			double pr = pd->fc[h - 1], lo = NAN, hi = NAN, cf = NAN;
+			if (!isnan(pr)) {
+				double q = ser->q[(size_t)pd->used[h - 1] * H +
+						  h - 1] * ser->scale;
+				lo = pr - q;
+				hi = pr + q;
+				cf = shd_confidence(q, ser->scale);
+			}
+			SHD_F64COL(f, c)[i] = pr;
+			SHD_F64COL(f, c + 1)[i] = lo;
+			SHD_F64COL(f, c + 2)[i] = hi;
+			SHD_F64COL(f, c + 3)[i] = cf;
+			SHD_F64COL(f, c + 4)[i] = cur;
+			SHD_F64COL(f, c + 5)[i] = j->t + h < s->n ?
+						  xm[j->t + h] : NAN;
+		}
+	}
+	f->nrows += H;
+}
+
+/* Forecasts the queued jobs and writes their rows. */
+static int flush(struct pred *pd, char *err, size_t n)
+{
+	size_t nb = pd->njobs;
+	int rc, any_net = 0;
+
+	if (!nb)
+		return 0;
+	for (size_t b = 0; b < nb; b++)
+		any_net |= pd->plan[pd->jobs[b].k].lstm;
+	if (any_net) {
+		const struct shd_lstm *net = net_of(pd, pd->jobs[0].r);
+		const struct shd_lstm_config *c = &net->cfg;
+		if (pd->have_cache && (pd->cache.cfg.n_in != c->n_in ||
+				       pd->cache.cfg.n_hidden != c->n_hidden ||
+				       pd->cache.cfg.n_layers != c->n_layers ||
+				       pd->cache.cfg.n_out != c->n_out)) {
+			shd_lstm_cache_release(&pd->cache);
+			pd->have_cache = 0;
+		}
+		if (!pd->have_cache) {
+			struct shd_lstm_config cfg = *c;
+			cfg.max_steps = pd->T;
+			cfg.max_batch = BATCH;
+			rc = shd_lstm_cache_init(&pd->cache, &cfg);
+			if (rc) {
+				snprintf(err, n, "cannot run the network: %s",
+					 shd_strerror(rc));
+				return rc;
+			}
+			pd->have_cache = 1;
+		}
+		for (size_t b = 0; b < nb; b++) {
+			const struct job *j = &pd->jobs[b];
+			shd_window_inputs(pd->x, nb, b, &pd->p->series[j->k],
+					  pd->M, &pd->mdl->ser[j->r * pd->M],
+					  j->t, pd->T, pd->H, pd->mdl->day,
+					  pd->mdl->week, pd->p->step);
+		}
+		rc = shd_lstm_forward(net, &pd->cache, pd->x, pd->T, nb, pd->y);
+		if (rc) {
+			snprintf(err, n, "cannot run the network: %s",
+				 shd_strerror(rc));
+			return rc;
+		}
+	}
+	pd->f.nrows = 0;
+	for (size_t b = 0; b < nb; b++) {
+		const struct job *j = &pd->jobs[b];
+		shd_window_base(pd->base, &pd->p->series[j->k], pd->M,
+				&pd->mdl->ser[j->r * pd->M], j->t, pd->H);
+		emit(pd, j, b);
+	}
+	pd->windows += nb;
+	pd->njobs = 0;
+	rc = shd_writer_write(pd->w, &pd->f);
+	if (rc)
+		snprintf(err, n, "%s", shd_writer_errmsg(pd->w));
+	return rc;
+}
+
+static int push_job(struct pred *pd, size_t k, size_t r, size_t t, char *err,
+		    size_t n)
+{
+	int rc;
+
+	/* a batch shares one network */
+	if (pd->njobs == BATCH || (pd->njobs && pd->mdl->per_resource &&
+				   pd->jobs[0].r != r)) {
+		if ((rc = flush(pd, err, n)))
+			return rc;
+	}
+	pd->jobs[pd->njobs++] = (struct job){ .k = k, .r = r, .t = t };
+	return 0;
+}
+
+/* Does series S have a value of any metric in the window ending at T? */
+static int has_window(const struct pred *pd, const struct shd_pseries *s,
+		      size_t t)
+{
+	for (size_t m = 0; m < pd->M; m++)
+		if (!isnan(shd_window_ref(s, m, t, pd->T)))
+			return 1;
+	return 0;
+}
+
+/* The first index of S at or after time T (0..n). */
+static size_t index_at(const struct shd_pseries *s, int64_t step, int64_t t)
+{
+	if (t <= s->t0)
+		return 0;
+	/* (t - t0) may overflow only for absurd times: clamp */
+	if (t - s->t0 < 0 || (uint64_t)(t - s->t0) / (uint64_t)step >= s->n)
+		return s->n;
+	uint64_t d = (uint64_t)(t - s->t0);
+	return (size_t)((d + (uint64_t)step - 1) / (uint64_t)step);
+}
+
+/* Warns about the resources the model has not seen (a few named). */
+static void warn_unknown(const struct pred *pd, const char *model)
+{
+	size_t nunk = 0, shown = 0;
+	char list[512] = "";
+
+	for (size_t k = 0; k < pd->p->nseries; k++) {
+		if (pd->plan[k].r >= 0)
+			continue;
+		nunk++;
+		if (shown < 5) {
+			size_t l = strlen(list);
+			snprintf(list + l, sizeof(list) - l, "%s'%s'",
+				 shown ? ", " : "", pd->p->series[k].key);
+			shown++;
+		}
+	}
+	if (!nunk)
+		return;
+	if (nunk > shown) {
+		size_t l = strlen(list);
+		snprintf(list + l, sizeof(list) - l, " and %zu more",
+			 nunk - shown);
+	}
+	cli_warn("%zu resource%s not in model '%s', not forecast: %s", nunk,
+		 nunk == 1 ? "" : "s", model, list);
+}
+
+/* Decides the origins of every series; returns how many series have any. */
+static size_t make_plan(struct pred *pd)
+{
+	const struct opts *o = pd->o;
+	size_t nwork = 0, nshort = 0;
+
+	for (size_t k = 0; k < pd->p->nseries; k++) {
+		const struct shd_pseries *s = &pd->p->series[k];
+		struct plan *pl = &pd->plan[k];
+		size_t a = o->has_from ? index_at(s, pd->p->step, o->from) : 0;
+		size_t b = o->has_to ? index_at(s, pd->p->step, o->to) : s->n;
+
+		pl->r = shd_model_find(pd->mdl, s->key);
+		pl->a = pl->b = 0;
+		if (pl->r < 0)
+			continue;
+		for (size_t m = 0; m < pd->M; m++)
+			pl->lstm |= method_of(pd, (size_t)pl->r, m) == SHD_M_LSTM;
+		if (a >= b) {
+			cli_warn("resource '%s': no time in the range of "
+				 "--from/--to, not forecast", s->key);
+			continue;
+		}
+		if (!o->rolling) {
+			/* the latest index that holds any value */
+			size_t t = b;
+			while (t > a) {
+				t--;
+				for (size_t m = 0; m < pd->M; m++)
+					if (!isnan(s->x[m * s->n + t]))
+						goto found;
+			}
+			cli_warn("resource '%s': no value%s, not forecast",
+				 s->key, o->has_from || o->has_to ?
+				 " in the range of --from/--to" : "");
+			continue;
+found:
+			a = t;
+			b = t + 1;
+			char when[40];
+			shd_time_format(s->t0 + (int64_t)t * pd->p->step, when,
+					sizeof(when));
+			for (size_t m = 0; m < pd->M; m++)
+				if (isnan(shd_window_ref(s, m, t, pd->T)))
+					cli_warn("resource '%s': no %s value in "
+						 "the %zu samples up to %s: its "
+						 "%s forecast is NaN", s->key,
+						 pd->mdl->metric[m], pd->T, when,
+						 pd->mdl->metric[m]);
+			if (t + 1 < pd->T)
+				cli_warn("resource '%s': %zu samples of history, "
+					 "fewer than the lookback (%zu): forecast "
+					 "from a zero-padded window", s->key,
+					 t + 1, pd->T);
+		} else {
+			nshort += a + 1 < pd->T;
+		}
+		pl->a = a;
+		pl->b = b;
+		nwork++;
+	}
+	if (nshort)
+		cli_warn("%zu resource%s %s origins with fewer samples of "
+			 "history than the lookback (%zu): forecast from "
+			 "zero-padded windows", nshort, nshort == 1 ? "" : "s",
+			 nshort == 1 ? "has" : "have", pd->T);
+	return nwork;
+}
+
+/* Runs the plan: every origin of every series, in canonical order. */
+static int run(struct pred *pd, char *err, size_t n)
+{
+	int rc;
+
+	for (size_t k = 0; k < pd->p->nseries; k++) {
+		const struct plan *pl = &pd->plan[k];
+		const struct shd_pseries *s = &pd->p->series[k];
+		size_t skipped = 0;
+
+		if (pd->progress)
+			fprintf(stderr, "\r%s: resource %zu of %zu (%s)\033[K",
+				cli_prog, k + 1, pd->p->nseries, s->key);
+		for (size_t t = pl->a; t < pl->b; t++) {
+			if (!has_window(pd, s, t)) {
+				skipped++;
+				continue;
+			}
+			if ((rc = push_job(pd, k, (size_t)pl->r, t, err, n)))
+				return rc;
+		}
+		if (skipped && pd->progress)
+			fprintf(stderr, "\r\033[K");
+		if (skipped)
+			cli_warn("resource '%s': %zu origin%s with no value in "
+				 "the %zu samples before, not forecast", s->key,
+				 skipped, skipped == 1 ? "" : "s", pd->T);
+	}
+	rc = flush(pd, err, n);
+	if (pd->progress)
+		fprintf(stderr, "\r\033[K");
+	return rc;
+}
+
+/* The forecast stream's schema. */
+static int make_schema(struct shd_schema *sc, const struct pred *pd,
+		       const struct opts *o)
+{
+	const struct shd_model *m = pd->mdl;
+	static const char *const suffix[PER_METRIC] = {
+		".pred", ".lo", ".hi", ".conf", ".cur", "",
+	};
+	static const char *const role[PER_METRIC] = {
+		"forecast", "lo", "hi", "conf", "cur", "metric",
+	};
+	char name[1024], buf[64];
+	int rc = 0;
+
+	rc |= shd_schema_add(sc, "time", SHD_TIME, "ms", "time");
+	rc |= shd_schema_add(sc, "resource", SHD_KEY, "", "key");
+	rc |= shd_schema_add(sc, "origin", SHD_TIME, "ms", "origin");
+	rc |= shd_schema_add(sc, "step", SHD_I64, "", "step");
+	for (size_t k = 0; k < pd->M && !rc; k++)
+		for (int c = 0; c < PER_METRIC && !rc; c++) {
+			snprintf(name, sizeof(name), "%s%s", m->metric[k],
+				 suffix[c]);
+			rc = shd_schema_add(sc, name, SHD_F64,
+					    c == 3 ? "" : m->unit[k], role[c]);
+		}
+	rc |= shd_schema_set_meta(sc, "producer", "shd-predict " SHD_VERSION);
+	rc |= shd_schema_set_meta(sc, "model", o->model);
+	snprintf(buf, sizeof(buf), "%016" PRIx64, m->fingerprint);
+	rc |= shd_schema_set_meta(sc, "model_fingerprint", buf);
+	snprintf(buf, sizeof(buf), "%g", m->coverage);
+	rc |= shd_schema_set_meta(sc, "coverage", buf);
+	snprintf(buf, sizeof(buf), "%zu", m->horizon);
+	rc |= shd_schema_set_meta(sc, "horizon", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)m->step);
+	rc |= shd_schema_set_meta(sc, "interval_ms", buf);
+	if (o->method >= 0)
+		rc |= shd_schema_set_meta(sc, "method",
+					  shd_method_name(o->method));
+	rc |= shd_schema_set_meta(sc, "source", o->input);
+	return rc;
+}
+
+/* Warns when the model is older than --max-age. */
+static void check_age(const struct shd_model *m, int64_t max_age)
+{
+	struct timespec ts;
+	char when[40];
+
+	if (max_age <= 0 || clock_gettime(CLOCK_REALTIME, &ts) < 0)
+		return;
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	int64_t age = now - m->created;
+	if (age <= max_age)
+		return;
+	shd_time_format(m->created, when, sizeof(when));
+	if (age >= 2 * 86400000LL)
+		cli_warn("model is %lld days old (trained %s)",
+			 (long long)(age / 86400000), when);
+	else
+		cli_warn("model is %lld hours old (trained %s)",
+			 (long long)(age / 3600000), when);
+}
+
+/* Exit status for a failed model load. */
+static int load_status(int rc, int e)
+{
+	if (rc == SHD_EIO)
+		return e == ENOENT || e == EACCES || e == EISDIR ||
+		       e == ENOTDIR ? EXIT_BADINPUT : EXIT_SYSTEM;
+	return cli_status(rc);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .method = -1, .threads = 1, .input = "-" };
+	struct shd_model mdl;
+	struct shd_panel panel;
+	struct shd_reader *r = NULL;
+	struct shd_schema schema;
+	struct pred pd = { 0 };
+	char err[1024], tmp[4096];
+	int c, rc, status = EXIT_OK, in_fd = -1, out_fd = STDOUT_FILENO;
+	char *end;
+
+	cli_init(argv[0]);
+	shd_model_init(&mdl);
+	shd_panel_init(&panel);
+	shd_schema_init(&schema);
+	while ((c = getopt_long(argc, argv, "m:o:fqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': o.model = optarg; break;
+		case OPT_ROLLING: o.rolling = 1; break;
+		case OPT_FROM:
+			o.from = cli_time_arg("--from", optarg);
+			o.has_from = 1;
+			break;
+		case OPT_TO:
+			o.to = cli_time_arg("--to", optarg);
+			o.has_to = 1;
+			break;
+		case OPT_METHOD:
+			o.method = shd_method_parse(optarg);
+			if (o.method < 0)
+				cli_die(EXIT_USAGE, "--method: unknown method "
+					"'%s' (%s)", optarg, method_names_list);
+			break;
+		case OPT_MAX_AGE:
+			o.max_age = cli_duration_arg("--max-age", optarg);
+			break;
+		case OPT_THREADS: {
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n < 1 || n > 256)
+				cli_die(EXIT_USAGE, "--threads: expected 1 to "
+					"256, got '%s'", optarg);
+			o.threads = (int)n;
+			break;
+		}
+		case 'o': o.output = optarg; break;
+		case 'f': o.force = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': usage(stdout, EXIT_OK); break;
+		case 'V': cli_version(); break;
+		default: usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!o.model) {
+		cli_warn("no model (-m MODEL)");
+		usage(stderr, EXIT_USAGE);
+	}
+	if (argc > 1)
+		cli_die(EXIT_USAGE, "one input at a time (got %d; hint: cat "
+			"a.shd b.shd | shd-predict ...)", argc);
+	if (argc == 1)
+		o.input = argv[0];
+	if (o.has_from && o.has_to && o.from >= o.to)
+		cli_die(EXIT_USAGE, "--from must be before --to");
+	if (!o.output)
+		cli_binary_stdout(o.force);
+
+	/* the model first: a bad one is found before any data is read */
+	rc = shd_model_load(&mdl, o.model, err, sizeof(err));
+	if (rc) {
+		int e = errno;
+		cli_warn("%s", err[0] ? err : shd_strerror(rc));
+		status = load_status(rc, e);
+		goto out;
+	}
+	if (o.method == SHD_M_LSTM && !mdl.nnet)
+		cli_die(EXIT_USAGE, "--method lstm: model '%s' has no network",
+			o.model);
+	check_age(&mdl, o.max_age);
+	for (size_t k = 0; k < mdl.nnet; k++)
+		shd_lstm_set_threads(&mdl.net[k], o.threads);
+
+	/* the input, on the model's grid */
+	in_fd = cli_open_in(o.input);
+	const char *iname = strcmp(o.input, "-") ? o.input : "<stdin>";
+	rc = shd_reader_open(&r, in_fd, o.input);
+	if (rc) {
+		cli_warn("%s", r ? shd_reader_errmsg(r) : shd_strerror(rc));
+		status = cli_status(rc);
+		goto out;
+	}
+	{
+		const char *iv = shd_schema_meta(shd_reader_schema(r),
+						 "interval_ms");
+		long long ms = iv ? strtoll(iv, NULL, 10) : 0;
+		if (ms > 0 && ms != mdl.step)
+			cli_warn("%s: samples every %lld ms, the model's every "
+				 "%lld ms: averaged onto the model's grid",
+				 iname, ms, (long long)mdl.step);
+	}
+	rc = shd_panel_read(&panel, r, (const char *const *)mdl.metric,
+			    mdl.nmetric, mdl.step);
+	if (rc) {
+		const char *msg = panel.err[0] ? panel.err : shd_strerror(rc);
+		if (strncmp(msg, o.input, strlen(o.input)) == 0)
+			cli_warn("%s", msg);
+		else
+			cli_warn("%s: %s", iname, msg);
+		if (rc == SHD_EINVAL && strstr(msg, "no f64 metric"))
+			fprintf(stderr, "hint: model '%s' forecasts from the "
+				"metrics it was trained on\n", o.model);
+		status = rc == SHD_ENOMEM ? EXIT_SYSTEM : cli_status(rc);
+		goto out;
+	}
+
+	pd.o = &o;
+	pd.mdl = &mdl;
+	pd.p = &panel;
+	pd.M = mdl.nmetric;
+	pd.H = mdl.horizon;
+	pd.T = mdl.lookback;
+	pd.I = SHD_WINDOW_INPUTS(pd.M);
+	pd.K = pd.H * pd.M;
+	pd.progress = cli_progress_wanted(o.quiet);
+	pd.plan = calloc(panel.nseries ? panel.nseries : 1, sizeof(*pd.plan));
+	pd.keyid = calloc(panel.nseries ? panel.nseries : 1,
+			  sizeof(*pd.keyid));
+	pd.x = malloc(pd.T * BATCH * pd.I * sizeof(*pd.x));
+	pd.y = calloc(BATCH * pd.K, sizeof(*pd.y));
+	pd.base = malloc((pd.K + pd.H) * sizeof(*pd.base));
+	pd.fc = malloc(pd.H * sizeof(*pd.fc));
+	pd.used = malloc(pd.H * sizeof(*pd.used));
+	pd.dict = shd_dict_new();
+	if (!pd.plan || !pd.keyid || !pd.x || !pd.y || !pd.base || !pd.fc ||
+	    !pd.used || !pd.dict)
+		cli_die(EXIT_SYSTEM, "out of memory");
+
+	if (!panel.nseries) {
+		cli_warn("%s: no rows: nothing to forecast", iname);
+		status = EXIT_BADINPUT;
+		goto out;
+	}
+	size_t nknown = 0;
+	for (size_t k = 0; k < panel.nseries; k++)
+		nknown += shd_model_find(&mdl, panel.series[k].key) >= 0;
+	if (make_plan(&pd) == 0) {
+		warn_unknown(&pd, o.model);
+		cli_warn("%s: nothing to forecast%s", iname, nknown ? "" :
+			 " (no resource of the input is in the model)");
+		status = EXIT_BADINPUT;
+		goto out;
+	}
+	warn_unknown(&pd, o.model);
+
+	if (make_schema(&schema, &pd, &o) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	for (size_t k = 0; k < panel.nseries; k++)
+		if (shd_dict_intern(pd.dict, panel.series[k].key,
+				    strlen(panel.series[k].key),
+				    &pd.keyid[k]) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+	if (shd_frame_init(&pd.f, &schema, pd.dict) < 0 ||
+	    shd_frame_reserve(&pd.f, BATCH * pd.H) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	if (o.output) {
+		out_fd = shd_atomic_open(o.output, tmp, sizeof(tmp));
+		if (out_fd < 0)
+			cli_die(EXIT_SYSTEM, "cannot create '%s':", o.output);
+	}
+	err[0] = '\0';
+	rc = shd_writer_open(&pd.w, out_fd, &schema, NULL);
+	if (rc)
+		snprintf(err, sizeof(err), "%s", pd.w ? shd_writer_errmsg(pd.w) :
+			 strerror(errno));
+	if (!rc)
+		rc = run(&pd, err, sizeof(err));
+	if (!rc && (rc = shd_writer_close(pd.w)))
+		snprintf(err, sizeof(err), "%s", shd_writer_errmsg(pd.w));
+	if (rc) {
+		cli_warn("cannot write %s: %s", o.output ? o.output :
+			 "standard output", err[0] ? err : shd_strerror(rc));
+		status = EXIT_SYSTEM;	/* our output failed, not the input */
+		if (o.output)
+			shd_atomic_abort(out_fd, tmp);
+		goto out;
+	}
+	if (o.output && shd_atomic_commit(out_fd, tmp, o.output) < 0) {
+		cli_warn("cannot write '%s':", o.output);
+		status = EXIT_SYSTEM;
+		goto out;
+	}
+	if (pd.progress)
+		fprintf(stderr, "%s: %llu forecasts of %zu steps, %llu rows\n",
+			cli_prog, (unsigned long long)pd.windows, pd.H,
+			(unsigned long long)shd_writer_rows(pd.w));
+out:
+	shd_writer_free(pd.w);
+	shd_frame_release(&pd.f);
+	if (pd.have_cache)
+		shd_lstm_cache_release(&pd.cache);
+	shd_dict_free(pd.dict);
+	free(pd.plan);
+	free(pd.keyid);
+	free(pd.x);
+	free(pd.y);
+	free(pd.base);
+	free(pd.fc);
+	free(pd.used);
+	shd_schema_release(&schema);
+	shd_panel_release(&panel);
+	shd_reader_free(r);
+	if (in_fd > STDIN_FILENO)
+		close(in_fd);
+	shd_model_release(&mdl);
+	if (cli_close_stdout() != EXIT_OK && status == EXIT_OK)
+		status = EXIT_SYSTEM;
+	return status;
+}

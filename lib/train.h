@@ -1,0 +1,114 @@
+/*
+ * train.h - training of the forecasting model (model.h) on a panel:
+ * normalization, autoregressions, the network, the choice of a method per
+ * series and the conformal calibration (private to libshd; used by
+ * shd-train).
+ *
+ * The time-ordered split. Each series (resource) of n slots is cut into
+ *   train [0, n_tr)   validation [n_tr, n_tr + n_va)   calibration [.., n)
+ * with n_tr = floor(n * split_train), n_va = floor(n * split_val). A window
+ * at origin t belongs to the part that holds t + 1 (its first target) and
+ * only targets inside that part count, so nothing of the future reaches
+ * training, nor calibration data validation.
+ */
+#ifndef SHD_TRAIN_H
+#define SHD_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "panel.h"
+
+struct shd_train_opts {
+	size_t lookback;	/* T, steps of a window (48) */
+	size_t horizon;		/* H, steps forecast; 0: five minutes'
+				 * worth of the panel's step, at least 1 */
+	size_t hidden;		/* LSTM units per layer (32) */
+	size_t layers;		/* LSTM layers (1) */
+	size_t batch;		/* windows per mini-batch (64) */
+	size_t epochs;		/* at most (20) */
+	size_t patience;	/* epochs without a better validation loss
+				 * before stopping (3) */
+	size_t ar_p;		/* autoregression window (12) */
+	size_t max_windows;	/* training windows per network, at most
+				 * (100000), drawn uniformly */
+	size_t max_eval;	/* windows per network of validation and of
+				 * calibration, at most (50000): origins
+				 * are thinned evenly beyond that */
+	double lr;		/* Adam learning rate (1e-3) */
+	double wd;		/* decoupled weight decay (0) */
+	double clip;		/* gradient norm clip (1.0) */
+	double ridge;		/* of the autoregressions (1e-3) */
+	double coverage;	/* of the intervals (0.9) */
+	double split_train;	/* fraction of each series (0.7) */
+	double split_val;	/* ... of validation (0.15); calibration
+				 * gets the rest */
+	uint64_t seed;		/* (1) */
+	int threads;		/* BLAS threads (1) */
+	int per_resource;	/* one network per resource (0) */
+	const struct shd_model *init;	/* warm start from these weights,
+					 * or NULL */
+};
+
+/* Sets the defaults above. */
+void shd_train_opts_init(struct shd_train_opts *o);
+
+/* What training did; filled by shd_train (also on failure: err). */
+struct shd_train_report {
+	size_t nseries;		/* resources x metrics */
+	size_t epochs_run;	/* most over the networks */
+	size_t best_epoch;	/* of the first network; 0 = the start */
+	double val_loss_start;	/* validation loss before training (the
+				 * AR's, or the --init model's): mean
+				 * absolute error of the lstm method in
+				 * units of the MASE scale, mean over the
+				 * networks */
+	double val_loss_best;	/* ... of the weights kept */
+	size_t train_windows, val_windows, cal_windows;
+	double seconds;		/* all of shd_train */
+	double windows_per_s;	/* training windows per second */
+	/*
+	 * Mean over series of the validation MASE of each method (rows
+	 * SHD_M_*, then row SHD_M_COUNT: the method each series chose) at
+	 * step 1, step H and over all steps; NaN when no series has it.
+	 */
+	double mase[SHD_M_COUNT + 1][3];
+	size_t chosen[SHD_M_COUNT];	/* series that chose each method */
+	size_t warm;		/* networks started from --init */
+	char err[512];		/* why shd_train failed */
+};
+
+/* Progress, reported now and then to the callback. */
+struct shd_train_progress {
+	size_t net, nnet;	/* network being trained (0-based) */
+	size_t epoch, epochs;	/* epoch (1-based), most epochs */
+	size_t done, total;	/* windows this epoch */
+	double loss;		/* mean training loss of the epoch so far */
+	double val_loss;	/* of the last finished epoch (NaN before) */
+	double windows_per_s;
+	double elapsed, left;	/* seconds; left is an estimate (NaN) */
+};
+
+typedef void (*shd_train_progress_fn)(void *ctx,
+				      const struct shd_train_progress *pr);
+
+/*
+ * Trains a model on P as O says, into M (initialised here; release it with
+ * shd_model_release even on failure). PROGRESS, when not NULL, is called
+ * with CTX a few times a second. REP may be NULL.
+ *
+ * Returns 0; SHD_EINVAL for bad options, too little data (REP->err names
+ * the resource and what it lacks) or an --init model that does not fit
+ * (another architecture or other metrics); SHD_ENUMERIC when the training
+ * diverges (NaN); SHD_ENOMEM.
+ *
+ * M->created is SOURCE_DATE_EPOCH (seconds) * 1000 when that variable is
+ * set, and then the report leaves out times and speeds, so that the same
+ * seed, data and thread count give the same model file byte for byte.
+ */
+int shd_train(struct shd_model *m, const struct shd_panel *p,
+	      const struct shd_train_opts *o, struct shd_train_report *rep,
+	      shd_train_progress_fn progress, void *ctx);
+
+#endif
