@@ -493,24 +493,33 @@ static int make_schema(struct shd_schema *sc, const struct pred *pd,
 	return rc;
 }
 
-/* Warns when the model is older than --max-age. */
-static void check_age(const struct shd_model *m, int64_t max_age)
+/*
+ * Warns when the model's training data end more than --max-age before the
+ * newest data it is asked to forecast from. Data time, not the wall clock:
+ * the check means the same in a replay of history as in cron.
+ */
+static void check_age(const struct shd_model *m, const struct shd_panel *p,
+		      int64_t max_age)
 {
-	struct timespec ts;
+	int64_t newest = INT64_MIN;
 	char when[40];
 
-	if (max_age <= 0 || clock_gettime(CLOCK_REALTIME, &ts) < 0)
+	if (max_age <= 0)
 		return;
-	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	int64_t age = now - m->created;
-	if (age <= max_age)
+	for (size_t k = 0; k < p->nseries; k++) {
+		const struct shd_pseries *s = &p->series[k];
+		int64_t last = s->t0 + (int64_t)(s->n ? s->n - 1 : 0) * p->step;
+		newest = last > newest ? last : newest;
+	}
+	int64_t age = newest - m->data_to;
+	if (p->nseries == 0 || age <= max_age)
 		return;
-	shd_time_format(m->created, when, sizeof(when));
+	shd_time_format(m->data_to, when, sizeof(when));
 	if (age >= 2 * 86400000LL)
-		cli_warn("model is %lld days old (trained %s)",
+		cli_warn("model is %lld days old (its training data end %s)",
 			 (long long)(age / 86400000), when);
 	else
-		cli_warn("model is %lld hours old (trained %s)",
+		cli_warn("model is %lld hours old (its training data end %s)",
 			 (long long)(age / 3600000), when);
 }
 
@@ -604,7 +613,6 @@ int main(int argc, char **argv)
 	if (o.method == SHD_M_LSTM && !mdl.nnet)
 		cli_die(EXIT_USAGE, "--method lstm: model '%s' has no network",
 			o.model);
-	check_age(&mdl, o.max_age);
 	for (size_t k = 0; k < mdl.nnet; k++)
 		shd_lstm_set_threads(&mdl.net[k], o.threads);
 
@@ -640,6 +648,7 @@ int main(int argc, char **argv)
 		status = rc == SHD_ENOMEM ? EXIT_SYSTEM : cli_status(rc);
 		goto out;
 	}
+	check_age(&mdl, &panel, o.max_age);
 
 	pd.o = &o;
 	pd.mdl = &mdl;

@@ -199,7 +199,7 @@ static int print_report(FILE *fp, const char *text)
 static int report_model(const char *path)
 {
 	struct shd_model m;
-	char err[512], from[40], to[40], created[40];
+	char err[512], from[40], to[40];
 	int rc = shd_model_load(&m, path, err, sizeof(err));
 
 	if (rc) {
@@ -210,14 +210,13 @@ static int report_model(const char *path)
 	}
 	shd_time_format(m.data_from, from, sizeof(from));
 	shd_time_format(m.data_to, to, sizeof(to));
-	shd_time_format(m.created, created, sizeof(created));
 	printf("model %s: %zu resource%s, metrics", path, m.nres,
 	       m.nres == 1 ? "" : "s");
 	for (size_t k = 0; k < m.nmetric; k++)
 		printf("%s%s", k ? "," : " ", m.metric[k]);
 	printf("; step %lld ms, lookback %zu, horizon %zu\n",
 	       (long long)m.step, m.lookback, m.horizon);
-	printf("data %s to %s, trained %s\n", from, to, created);
+	printf("data %s to %s\n", from, to);
 	if (print_report(stdout, m.report) < 0)
 		printf("(no training report)\n");
 	shd_model_release(&m);

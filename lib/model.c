@@ -20,7 +20,7 @@
  *                  "nfit": [H] },
  *          "q": [[H] per method] } ... ],
  *     "data_from", "data_to": ms, "fingerprint": "16 hex digits",
- *     "created": ms, "lookback", "horizon", "day", "week", "ar_p",
+ *     "lookback", "horizon", "day", "week", "ar_p",
  *     "coverage", "seed", "per_resource": bool,
  *     "nets": [{ "n_in", "n_hidden", "n_layers", "n_out", "nparams" }],
  *     "report": any JSON value or null }
@@ -239,7 +239,6 @@ static json_t *header_json(const struct shd_model *m)
 		bad |= set(o, "data_from", json_integer(m->data_from));
 		bad |= set(o, "data_to", json_integer(m->data_to));
 		bad |= set(o, "fingerprint", json_string(fp));
-		bad |= set(o, "created", json_integer(m->created));
 		bad |= set(o, "lookback", uint_json(m->lookback));
 		bad |= set(o, "horizon", uint_json(m->horizon));
 		bad |= set(o, "day", uint_json(m->day));
@@ -782,7 +781,6 @@ static int load_header(struct ld *l, json_t *root, struct shd_model *m)
 	m->data_to = get_int(l, root, "data_to", &rc);
 	if (!rc && m->data_from > m->data_to)
 		return bad(l, "header: 'data_from' is after 'data_to'");
-	m->created = get_int(l, root, "created", &rc);
 	m->seed = get_uint(l, root, "seed", 0, INT64_MAX, &rc);
 	v = json_object_get(root, "per_resource");
 	if (!rc && !json_is_boolean(v))

@@ -67,9 +67,6 @@ struct shd_model {
 					 * ser[r * M + m] */
 	int64_t data_from, data_to;	/* time range of the training data */
 	uint64_t fingerprint;	/* XXH3 of the training panel */
-	int64_t created;	/* when trained, ms since the epoch
-				 * (SOURCE_DATE_EPOCH when set, so that a
-				 * seeded run gives the same bytes) */
 	/* the architecture and options */
 	size_t lookback;	/* T */
 	size_t horizon;		/* H */

@@ -806,14 +806,6 @@ static int fill_meta(struct trainer *tr)
 	m->fingerprint = XXH3_64bits_digest(st);
 	XXH3_freeState(st);
 
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	if (sde && *sde) {
-		m->created = strtoll(sde, NULL, 10) * 1000;
-	} else {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		m->created = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	}
 	/* seasons in steps, when some series' training part holds one */
 	size_t day = (size_t)llround(86400000.0 / (double)p->step);
 	m->day = day >= 2 && maxtr >= day ? day : 0;
@@ -1124,8 +1116,11 @@ int shd_train(struct shd_model *m, const struct shd_panel *p,
 	rep->seconds = now_s() - tr.t_start;
 	rep->windows_per_s = tr.train_time > 0 ?
 			     (double)tr.train_seen / tr.train_time : NAN;
-	const char *sde = getenv("SOURCE_DATE_EPOCH");
-	rc = make_report(&tr, !(sde && *sde));
+	/*
+	 * Times and speeds go to REP (and stderr) only: the model holds no
+	 * wall-clock value, so a seeded run gives the same bytes.
+	 */
+	rc = make_report(&tr, 0);
 out:
 	if (rc == SHD_ENOMEM)
 		fail(&tr, rc, "out of memory");

@@ -103,9 +103,9 @@ typedef void (*shd_train_progress_fn)(void *ctx,
  * (another architecture or other metrics); SHD_ENUMERIC when the training
  * diverges (NaN); SHD_ENOMEM.
  *
- * M->created is SOURCE_DATE_EPOCH (seconds) * 1000 when that variable is
- * set, and then the report leaves out times and speeds, so that the same
- * seed, data and thread count give the same model file byte for byte.
+ * The model holds no wall-clock value (times and speeds are in REP only),
+ * so the same seed, data and thread count give the same model file byte
+ * for byte.
  */
 int shd_train(struct shd_model *m, const struct shd_panel *p,
 	      const struct shd_train_opts *o, struct shd_train_report *rep,

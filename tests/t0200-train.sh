@@ -1,6 +1,6 @@
 #!/bin/sh
 # shd-train: ingest | train writes a model and a report; --report reads it
-# back; a seed and SOURCE_DATE_EPOCH give the same bytes; a damaged stream,
+# back; a seed gives the same bytes; a damaged stream,
 # text, too short a stream and bad options fail with the right status; and
 # on the NAB series (when ../shared/data is there) the chosen methods are
 # never worse than the autoregression on validation.
@@ -29,17 +29,15 @@ expect_status 0 shd-train --report "$T/fleet.model"
 grep -q '^model .*: 6 resources, metrics cpu,mem,disk_io,net_in,net_out' \
 	"$T/out" || fail "--report: no model line: $(cat "$T/out")"
 grep -q '^snaive_day ' "$T/out" || fail "--report: no table"
-grep -q 'windows/s' "$T/out" || fail "--report: no speed"
+grep -q 'windows/s' "$T/out" && fail "--report: a speed in the model file"
 
-# the same seed and SOURCE_DATE_EPOCH: the same file, byte for byte
+# the same seed: the same file, byte for byte (no clock in it)
 for k in 1 2; do
-	SOURCE_DATE_EPOCH=1700000000 shd-train -q $tiny --seed 5 \
+	shd-train -q $tiny --seed 5 \
 		-o "$T/same$k.model" "$T/fleet.shd" ||
 		fail "seeded run $k failed"
 done
 cmp "$T/same1.model" "$T/same2.model" || fail "seeded runs differ"
-expect_status 0 shd-train --report "$T/same1.model"
-grep -q 'windows/s' "$T/out" && fail "SOURCE_DATE_EPOCH: times were kept"
 
 # warm start: the old architecture is taken; another one is refused
 expect_status 0 shd-train -q --epochs 1 --max-windows 500 \

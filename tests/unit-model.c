@@ -85,7 +85,6 @@ static void build(struct shd_model *m, int per_resource)
 	m->data_from = 1704067200000;
 	m->data_to = 1706486100000;
 	m->fingerprint = 0xfedcba9876543210ull;
-	m->created = 1706500000123;
 	m->lookback = T_;
 	m->horizon = H_;
 	m->day = 6;
@@ -149,7 +148,6 @@ static void expect_same(const struct shd_model *a, const struct shd_model *b)
 	EXPECT_EQ_INT(a->data_from, b->data_from);
 	EXPECT_EQ_INT(a->data_to, b->data_to);
 	EXPECT(a->fingerprint == b->fingerprint);
-	EXPECT_EQ_INT(a->created, b->created);
 	EXPECT_EQ_INT(a->lookback, b->lookback);
 	EXPECT_EQ_INT(a->horizon, b->horizon);
 	EXPECT_EQ_INT(a->day, b->day);
