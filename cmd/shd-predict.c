@@ -112,6 +112,7 @@ struct pred {
 	size_t njobs;
 	struct shd_dict *dict;
 	uint32_t *keyid;	/* (nseries) */
+	unsigned char *nonneg;	/* (nseries, M) history never below 0 */
 	struct shd_frame f;
 	struct shd_writer *w;
 	int progress;
@@ -209,6 +210,13 @@ static void emit(struct pred *pd, const struct job *j, size_t b)
 				lo = pr - q;
 				hi = pr + q;
 				cf = shd_confidence(q, ser->scale);
+				/* a series that never went below zero (usage,
+				 * bytes) is not forecast below it */
+				if (pd->nonneg[j->k * pd->M + m]) {
+					pr = pr < 0 ? 0 : pr;
+					lo = lo < 0 ? 0 : lo;
+					hi = hi < 0 ? 0 : hi;
+				}
 			}
 			SHD_F64COL(f, c)[i] = pr;
 			SHD_F64COL(f, c + 1)[i] = lo;
@@ -668,9 +676,19 @@ int main(int argc, char **argv)
 	pd.fc = malloc(pd.H * sizeof(*pd.fc));
 	pd.used = malloc(pd.H * sizeof(*pd.used));
 	pd.dict = shd_dict_new();
+	pd.nonneg = calloc(panel.nseries * pd.M + 1, 1);
 	if (!pd.plan || !pd.keyid || !pd.x || !pd.y || !pd.base || !pd.fc ||
-	    !pd.used || !pd.dict)
+	    !pd.used || !pd.dict || !pd.nonneg)
 		cli_die(EXIT_SYSTEM, "out of memory");
+	for (size_t k = 0; k < panel.nseries; k++) {
+		const struct shd_pseries *ps = &panel.series[k];
+		for (size_t m = 0; m < pd.M; m++) {
+			int neg = 0;
+			for (size_t i = 0; i < ps->n && !neg; i++)
+				neg = ps->x[m * ps->n + i] < 0;
+			pd.nonneg[k * pd.M + m] = !neg;
+		}
+	}
 
 	if (!panel.nseries) {
 		cli_warn("%s: no rows: nothing to forecast", iname);
@@ -738,6 +756,7 @@ out:
 	shd_dict_free(pd.dict);
 	free(pd.plan);
 	free(pd.keyid);
+	free(pd.nonneg);
 	free(pd.x);
 	free(pd.y);
 	free(pd.base);
