@@ -37,7 +37,7 @@ grep -q '^  origin  *time ' "$T/info" || fail "origin: not a time column"
 grep -q '^  step  *i64 ' "$T/info" || fail "step: not i64"
 
 # every origin is the last time, every step 1..3, time = origin + step * 5m;
-# lo <= pred <= hi, 0 <= conf <= 1, cur = the input's last value, and the
+# 0 <= lo <= pred <= hi (the fleet is never negative), 0 <= conf <= 1, cur = the input's last value, and the
 # actual value unknown (NaN: an empty cell)
 shd-cat -e "$T/p.shd" >"$T/p.csv"
 awk -F, 'NR > 1 && $2 != "" { last[$2] = $0 }
@@ -57,6 +57,9 @@ awk -F, -v last="$T/last.csv" '
 			p = $j; lo = $(j + 1); hi = $(j + 2); cf = $(j + 3)
 			if (p == "" || lo == "" || hi == "" || cf == "") {
 				print "NaN forecast " $2; bad++; continue
+			}
+			if (lo + 0 < 0) {	# the fleet is never negative
+				print "below zero " $2 " " lo; bad++
 			}
 			if (!(lo + 0 <= p + 0 && p + 0 <= hi + 0)) {
 				print "interval " $2 " " lo " " p " " hi; bad++
