@@ -67,12 +67,15 @@ int shd_atomic_open(const char *path, char *tmp, size_t n)
 		int fd = open(path, O_WRONLY | O_CLOEXEC);
 		return fd < 0 ? SHD_EIO : fd;
 	}
-	int len = snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+	/* PATH.tmp. and the six template characters mkostemp replaces */
+	int len = snprintf(tmp, n, "%s.tmp.", path);
 
-	if (len < 0 || (size_t)len >= n) {
+	if (len < 0 || (size_t)len + 6 >= n) {
 		errno = ENAMETOOLONG;
 		return SHD_EIO;
 	}
+	memset(tmp + len, 'X', 6);
+	tmp[len + 6] = '\0';
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return SHD_EIO;
