@@ -5,6 +5,7 @@
 #                   ASan+UBSan (in build-san/)
 #   make demo       install what is missing, build, run the sample pipeline
 #   make bench      throughput and size measurements (scripts/bench)
+#   make bench-train  LSTM training speed against PyTorch (scripts/bench-train)
 #   make fuzz       each fuzz target for FUZZ_SECONDS (clang, libFuzzer)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -57,7 +58,7 @@ MAN5 := $(sort $(wildcard man/*.5))
 .SECONDARY:
 
 .PHONY: all check check-unit check-shell check-san asan ubsan demo bench \
-	fuzz install uninstall clean golden
+	bench-train fuzz install uninstall clean golden
 
 all: $(LIB) $(CMDS) $(TOOLS)
 
@@ -145,6 +146,14 @@ demo:
 
 bench: all
 	sh scripts/bench
+
+# forecast accuracy against baselines and peers on ../shared/data (~20 min)
+.PHONY: bench-forecast
+bench-forecast: all
+	sh scripts/bench-forecast
+
+bench-train: all
+	sh scripts/bench-train
 
 # ------------------------------------------------------------- install
 

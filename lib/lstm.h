@@ -29,12 +29,18 @@
  *
  * Determinism: the same seed, data and calls give bit-identical parameters
  * run after run. The gate code gives the same bits on every path (scalar,
- * SSE2, AVX2 picked at run time); OpenBLAS's kernels differ by CPU (see
- * OPENBLAS_CORETYPE), so machines agree only to rounding.
+ * SSE2, AVX2, AVX-512 picked at run time). The matrix products go to
+ * cblas_sgemm, whose kernels differ by CPU (see OPENBLAS_CORETYPE), so
+ * machines agree only to rounding -- except where OpenBLAS runs one of its
+ * pre-AVX2 fallback kernels on a CPU with AVX2 + FMA: there lstm.c does
+ * the products itself (AVX-512 or AVX2, one fused multiply-add chain per
+ * element in a fixed order, the same bits on both).
  *
  * Speed: OpenBLAS 0.3.21 (Debian 12) does not know newer Xeons and falls
- * back to its Prescott (SSE3) kernels, 4-5x slower sgemm; running with
- * OPENBLAS_CORETYPE=SkylakeX (or Haswell) in the environment fixes that.
+ * back to its Prescott (SSE3) kernels, 4-5x slower sgemm, and even its
+ * good kernels lose much of a small per-step product to packing and
+ * dispatch. Hence lstm.c's own kernels in that case (openblas_get_corename
+ * tells); the thread count above only matters on the cblas path.
  */
 #ifndef SHD_LSTM_H
 #define SHD_LSTM_H
@@ -104,7 +110,8 @@ struct shd_lstm_cache {
 	float *tc[SHD_LSTM_MAX_LAYERS];	/* (T, B, H) tanh(c_t) */
 	float *bias;		/* (4H) b_ih + b_hh, scratch */
 	float *dbias;		/* (4H) backward scratch */
-	float *ones;		/* (T B) all 1, for column sums */
+	float *wt;		/* (4H, max(I, H)) or (K, H) scratch:
+				 * weights transposed for the products */
 	float *dgates;		/* (T, B, 4H) backward scratch */
 	float *dh_a, *dh_b;	/* (T, B, H) gradient wrt a layer's output */
 	float *dh, *dc;		/* (B, H) running gradients of BPTT */
