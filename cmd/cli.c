@@ -1,6 +1,7 @@
 /* cli.c - shared helpers of the shd commands (see cli.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,33 @@ int64_t cli_duration_arg(const char *opt, const char *s)
 		cli_die(EXIT_USAGE, "%s: bad duration '%s' (for example 300, "
 			"300s, 5m, 1h)", opt, s);
 	return ms;
+}
+
+size_t cli_size_arg(const char *opt, const char *s, size_t lo, size_t hi)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || errno || *s == '-' || v < lo || v > hi)
+		cli_die(EXIT_USAGE, "%s: expected a whole number from %zu to "
+			"%zu, got '%s'", opt, lo, hi, s);
+	return (size_t)v;
+}
+
+double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
+		    double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < lo ||
+	    (!lo_ok && v == lo) || v >= hi)
+		cli_die(EXIT_USAGE, "%s: bad value '%s'", opt, s);
+	return v;
 }
 
 int cli_progress_wanted(int quiet)

@@ -55,6 +55,13 @@ int64_t cli_time_arg(const char *opt, const char *s);
 /* Parses a duration argument or dies (2). */
 int64_t cli_duration_arg(const char *opt, const char *s);
 
+/* A whole number option in [LO, HI] or die (2) naming OPT. */
+size_t cli_size_arg(const char *opt, const char *s, size_t lo, size_t hi);
+
+/* A number in (LO, HI), or [LO, HI) when LO_OK, or die (2) naming OPT. */
+double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
+		    double hi);
+
 /* Is stderr a terminal that wants progress? */
 int cli_progress_wanted(int quiet);
 

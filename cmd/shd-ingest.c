@@ -240,9 +240,7 @@ int main(int argc, char **argv)
 		case OPT_SKIP_BAD: in.diag.skip_bad = 1; break;
 		case 'o': output = optarg; break;
 		case 'l':
-			wopts.level = atoi(optarg);
-			if (wopts.level < 1 || wopts.level > 19)
-				cli_die(EXIT_USAGE, "--level: expected 1 to 19");
+			wopts.level = (int)cli_size_arg("--level", optarg, 1, 19);
 			break;
 		case 'f': force = 1; break;
 		case 'q': quiet = 1; break;

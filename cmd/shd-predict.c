@@ -550,7 +550,6 @@ int main(int argc, char **argv)
 	struct pred pd = { 0 };
 	char err[1024], tmp[4096];
 	int c, rc, status = EXIT_OK, in_fd = -1, out_fd = STDOUT_FILENO;
-	char *end;
 
 	cli_init(argv[0]);
 	shd_model_init(&mdl);
@@ -577,15 +576,9 @@ int main(int argc, char **argv)
 		case OPT_MAX_AGE:
 			o.max_age = cli_duration_arg("--max-age", optarg);
 			break;
-		case OPT_THREADS: {
-			errno = 0;
-			long n = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || n < 1 || n > 256)
-				cli_die(EXIT_USAGE, "--threads: expected 1 to "
-					"256, got '%s'", optarg);
-			o.threads = (int)n;
+		case OPT_THREADS:
+			o.threads = (int)cli_size_arg("--threads", optarg, 1, 256);
 			break;
-		}
 		case 'o': o.output = optarg; break;
 		case 'f': o.force = 1; break;
 		case 'q': o.quiet = 1; break;

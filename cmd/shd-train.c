@@ -95,35 +95,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* An integer option in [LO, HI] or die (2). */
-static size_t size_arg(const char *opt, const char *s, size_t lo, size_t hi)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (!*s || *end || errno || *s == '-' || v < lo || v > hi)
-		cli_die(EXIT_USAGE, "%s: expected a whole number from %zu to "
-			"%zu, got '%s'", opt, lo, hi, s);
-	return (size_t)v;
-}
-
-/* A number in (LO, HI) (or [LO, HI) when LO_OK) or die (2). */
-static double real_arg(const char *opt, const char *s, double lo, int lo_ok,
-		       double hi)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (!*s || *end || errno || !isfinite(v) || v < lo ||
-	    (!lo_ok && v == lo) || v >= hi)
-		cli_die(EXIT_USAGE, "%s: bad value '%s'", opt, s);
-	return v;
-}
-
 /* --------------------------------------------------------------- report */
 
 static double jget(json_t *o, const char *k)
@@ -273,37 +244,37 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'o': output = optarg; break;
 		case OPT_LOOKBACK:
-			o.lookback = size_arg("--lookback", optarg, 1, 100000);
+			o.lookback = cli_size_arg("--lookback", optarg, 1, 100000);
 			have_lookback = 1;
 			break;
 		case OPT_HORIZON: horizon_arg = optarg; break;
 		case OPT_HIDDEN:
-			o.hidden = size_arg("--hidden", optarg, 1, 4096);
+			o.hidden = cli_size_arg("--hidden", optarg, 1, 4096);
 			have_hidden = 1;
 			break;
 		case OPT_LAYERS:
-			o.layers = size_arg("--layers", optarg, 1,
+			o.layers = cli_size_arg("--layers", optarg, 1,
 					    SHD_LSTM_MAX_LAYERS);
 			have_layers = 1;
 			break;
 		case OPT_BATCH:
-			o.batch = size_arg("--batch", optarg, 1, 65536);
+			o.batch = cli_size_arg("--batch", optarg, 1, 65536);
 			break;
 		case OPT_EPOCHS:
-			o.epochs = size_arg("--epochs", optarg, 0, 1000000);
+			o.epochs = cli_size_arg("--epochs", optarg, 0, 1000000);
 			break;
 		case OPT_PATIENCE:
-			o.patience = size_arg("--patience", optarg, 1, 1000000);
+			o.patience = cli_size_arg("--patience", optarg, 1, 1000000);
 			break;
-		case OPT_LR: o.lr = real_arg("--lr", optarg, 0, 0, 10); break;
+		case OPT_LR: o.lr = cli_real_arg("--lr", optarg, 0, 0, 10); break;
 		case OPT_WD:
-			o.wd = real_arg("--weight-decay", optarg, 0, 1, 10);
+			o.wd = cli_real_arg("--weight-decay", optarg, 0, 1, 10);
 			break;
 		case OPT_SEED:
-			o.seed = size_arg("--seed", optarg, 0, SIZE_MAX);
+			o.seed = cli_size_arg("--seed", optarg, 0, SIZE_MAX);
 			break;
 		case OPT_THREADS:
-			o.threads = (int)size_arg("--threads", optarg, 1, 256);
+			o.threads = (int)cli_size_arg("--threads", optarg, 1, 256);
 			break;
 		case OPT_METRICS: metrics_arg = optarg; break;
 		case OPT_INTERVAL:
@@ -311,7 +282,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PER_RESOURCE: o.per_resource = 1; break;
 		case OPT_COVERAGE:
-			o.coverage = real_arg("--coverage", optarg, 0, 0, 1);
+			o.coverage = cli_real_arg("--coverage", optarg, 0, 0, 1);
 			break;
 		case OPT_SPLIT: {
 			char *comma = strchr(optarg, ',');
@@ -319,15 +290,15 @@ int main(int argc, char **argv)
 				cli_die(EXIT_USAGE, "--split: expected TRAIN,"
 					"VALIDATION fractions, got '%s'", optarg);
 			*comma = '\0';
-			o.split_train = real_arg("--split", optarg, 0, 0, 1);
-			o.split_val = real_arg("--split", comma + 1, 0, 0, 1);
+			o.split_train = cli_real_arg("--split", optarg, 0, 0, 1);
+			o.split_val = cli_real_arg("--split", comma + 1, 0, 0, 1);
 			if (o.split_train + o.split_val >= 1)
 				cli_die(EXIT_USAGE, "--split: the fractions "
 					"leave nothing for calibration");
 			break;
 		}
 		case OPT_MAX_WINDOWS:
-			o.max_windows = size_arg("--max-windows", optarg, 1,
+			o.max_windows = cli_size_arg("--max-windows", optarg, 1,
 						 SIZE_MAX / 1024);
 			break;
 		case OPT_INIT: init = optarg; break;
@@ -359,7 +330,7 @@ int main(int argc, char **argv)
 	int64_t horizon_ms = 0;
 	if (horizon_arg) {
 		if (strspn(horizon_arg, "0123456789") == strlen(horizon_arg))
-			o.horizon = size_arg("--horizon", horizon_arg, 1, 100000);
+			o.horizon = cli_size_arg("--horizon", horizon_arg, 1, 100000);
 		else
 			horizon_ms = cli_duration_arg("--horizon", horizon_arg);
 	}
