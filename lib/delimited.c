@@ -737,6 +737,16 @@ static int pick_columns(struct parser *P)
 	return 0;
 }
 
+/* The key of rows when the file has no key column, and its length. */
+static const char *default_key(const struct shd_parse_opts *o, size_t *len)
+{
+	const char *key = o->default_key && *o->default_key ?
+			  o->default_key : "default";
+
+	*len = strlen(key);
+	return key;
+}
+
 /* The series of key K (LEN bytes), from the one-entry cache when it can. */
 static struct shd_series *series_of(struct parser *P, const char *k,
 				    size_t len)
@@ -1102,12 +1112,7 @@ static int fast_row(struct parser *P, const char *p, size_t n, uint64_t rowno)
 			s = series_of(P, key, klen);
 		}
 	} else {
-		key = P->o->default_key ? P->o->default_key : "default";
-		klen = strlen(key);
-		if (klen == 0) {
-			key = "default";
-			klen = 7;
-		}
+		key = default_key(P->o, &klen);
 		s = series_of(P, key, klen);
 	}
 	if (!s || shd_series_row_values(s, P->source, t, P->mi, P->vals,
@@ -1155,12 +1160,7 @@ static int do_row(struct parser *P, uint64_t rowno)
 		if (memchr(key, '\0', klen))
 			return bad_row(P, "NUL byte in key");
 	} else {
-		key = o->default_key ? o->default_key : "default";
-		klen = strlen(key);
-		if (klen == 0) {
-			key = "default";
-			klen = 7;
-		}
+		key = default_key(o, &klen);
 	}
 	s = series_of(P, key, klen);
 	if (!s || shd_series_row_values(s, P->source, t, P->mi, P->vals,
