@@ -104,7 +104,7 @@ void shd_train_opts_init(struct shd_train_opts *o)
 	o->batch = 64;
 	o->epochs = 20;
 	o->patience = 3;
-	o->ar_p = 12;
+	o->ar_p = 32;
 	o->max_windows = 100000;
 	o->max_eval = 50000;
 	o->lr = 1e-3;
