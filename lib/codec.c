@@ -405,6 +405,29 @@ int shd_dec_shuffle(void *v, size_t n, size_t width, int xor_prev,
 	return 0;
 }
 
+/*
+ * Reads the raw 8-byte values of the rows marked in MAP (one bit per row,
+ * LSB first) from *PP into V, in row order, advancing *PP. -1 when they run
+ * past END.
+ */
+static int read_raw_rows(double *v, size_t n, const uint8_t *map,
+			 const uint8_t **pp, const uint8_t *end)
+{
+	const uint8_t *p = *pp;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!(map[i / 8] >> (i % 8) & 1))
+			continue;
+		if ((size_t)(end - p) < 8)
+			return -1;
+		uint64_t x = shd_get_le64(p);
+		memcpy(&v[i], &x, sizeof(x));
+		p += 8;
+	}
+	*pp = p;
+	return 0;
+}
+
 /* ------------------------------------------------------------- scaled */
 
 /*
@@ -840,15 +863,8 @@ int shd_dec_scaled(double *v, size_t n, const uint8_t *p, size_t len)
 		free(ev);
 		return p == end ? 0 : SHD_EFORMAT;
 	}
-	for (size_t i = 0; i < n && excmap; i++) {
-		if (!(excmap[i / 8] >> (i % 8) & 1))
-			continue;
-		if ((size_t)(end - p) < 8)
-			return SHD_EFORMAT;
-		uint64_t b = shd_get_le64(p);
-		memcpy(&v[i], &b, sizeof(b));
-		p += 8;
-	}
+	if (excmap && read_raw_rows(v, n, excmap, &p, end) < 0)
+		return SHD_EFORMAT;
 	return p == end ? 0 : SHD_EFORMAT;
 }
 
@@ -1071,15 +1087,8 @@ int shd_dec_derived(double *v, size_t n, const double *a, const double *b,
 		if ((size_t)(end - p) < nb)
 			return SHD_EFORMAT;
 		p += nb;
-		for (size_t i = 0; i < n; i++) {
-			if (!(map[i / 8] >> (i % 8) & 1))
-				continue;
-			if ((size_t)(end - p) < 8)
-				return SHD_EFORMAT;
-			uint64_t x = shd_get_le64(p);
-			memcpy(&v[i], &x, sizeof(x));
-			p += 8;
-		}
+		if (read_raw_rows(v, n, map, &p, end) < 0)
+			return SHD_EFORMAT;
 	}
 	return p == end ? 0 : SHD_EFORMAT;
 }
