@@ -1,0 +1,967 @@
+/*
+ * shd-drift - read a forecast stream (shd-predict) and write the alert
+ * stream: drift scored looking ahead (the seed's score) and looking back
+ * (surprise), severity from predicted breaches of limits, spurious alerts
+ * filtered by a learned filter; or learn that filter; or score alerts
+ * against labelled anomaly windows (NAB) and breaches of limits.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "drift.h"
+#include "filter.h"
+#include "nab.h"
+#include "shd.h"
+
+static void usage(FILE *fp, int status)
+{
+	fprintf(fp,
+"usage: shd-drift [options] [FILE]\n"
+"Score drift in a forecast stream (shd-predict) and write the alert stream.\n"
+"With no FILE, or '-', read standard input.\n"
+"\n"
+"Scoring (VALUE alone sets every metric, METRIC=VALUE one; repeat or\n"
+"separate with commas):\n"
+"      --w-diff W         weight of |pred - cur| (default 1)\n"
+"      --w-conf W         weight of 1 - confidence (default 1)\n"
+"      --threshold T      alert when the score reaches T (default 4)\n"
+"      --surprise S       alert when the error of the forecast made for now\n"
+"                         is S standard deviations above its usual\n"
+"                         (default 3)\n"
+"      --short N          origins whose errors are averaged (default 3)\n"
+"      --memory N         origins that say what is usual (default 2016)\n"
+"      --warmup N         origins before surprise counts (default 288)\n"
+"      --capacity M=C     measure |pred - cur| in tenths of capacity C\n"
+"      --limit M=L        critical when the forecast reaches L in the\n"
+"                         horizon; breach_in says when\n"
+"      --bound pred|hi    what must reach the limit (default pred)\n"
+"      --hold N           after an alert, hold repeats of the same series\n"
+"                         for N steps (default 12; 0: never)\n"
+"Filtering:\n"
+"      --learn FILTER     learn the anomaly filter from a replay of history\n"
+"                         (shd-predict --rolling) and write FILTER\n"
+"      --filter FILTER    suppress the alerts FILTER finds transient\n"
+"      --p-min P          suppress below P(sustained) = P (default: the\n"
+"                         filter's, chosen by --learn to keep 95%% of the\n"
+"                         sustained drifts it learned from)\n"
+"      --events FILE      known events: lines 'TIME[,RESOURCE]' (deploys,\n"
+"                         configuration changes)\n"
+"      --event-window D   events count for alerts up to D after (default 1h)\n"
+"      --persist N        steps a drift must last to be sustained (default 6)\n"
+"      --show FILTER      print what a filter file holds and exit\n"
+"Output:\n"
+"      --json             JSON lines instead of the alert stream\n"
+"      --all              every scored origin, info included\n"
+"      --kept-only        leave out the alerts the filter suppressed\n"
+"      --latest           only each resource's latest origin\n"
+"Evaluation (a report on standard output instead of alerts):\n"
+"      --eval LABELS      score kept alerts against NAB anomaly windows\n"
+"                         (combined_windows.json) and, with --limit,\n"
+"                         against breaches of the limit\n"
+"  -o, --output FILE      write FILE (atomically) instead of standard output\n"
+"  -f, --force            write the binary stream even to a terminal\n"
+"  -q, --quiet            no summary on stderr\n"
+"  -h, --help             show this help\n"
+"  -V, --version          show the version\n"
+"\n"
+"Exit status: 0 no alert kept, 1 alerts kept, 2 usage, 3 bad input\n"
+"(file named), 4 system error. See shd-drift(1).\n");
+	exit(status);
+}
+
+enum { OPT_W_DIFF = 256, OPT_W_CONF, OPT_THRESHOLD, OPT_SURPRISE,
+       OPT_CAPACITY, OPT_LIMIT, OPT_BOUND, OPT_HOLD, OPT_LEARN, OPT_FILTER,
+       OPT_P_MIN, OPT_EVENTS, OPT_EVENT_WINDOW, OPT_PERSIST, OPT_SHOW,
+       OPT_JSON, OPT_ALL, OPT_KEPT_ONLY, OPT_LATEST, OPT_EVAL, OPT_SHORT,
+       OPT_MEMORY, OPT_WARMUP };
+
+static const struct option longopts[] = {
+	{ "w-diff", required_argument, NULL, OPT_W_DIFF },
+	{ "w-conf", required_argument, NULL, OPT_W_CONF },
+	{ "threshold", required_argument, NULL, OPT_THRESHOLD },
+	{ "surprise", required_argument, NULL, OPT_SURPRISE },
+	{ "capacity", required_argument, NULL, OPT_CAPACITY },
+	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "bound", required_argument, NULL, OPT_BOUND },
+	{ "hold", required_argument, NULL, OPT_HOLD },
+	{ "short", required_argument, NULL, OPT_SHORT },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "learn", required_argument, NULL, OPT_LEARN },
+	{ "filter", required_argument, NULL, OPT_FILTER },
+	{ "p-min", required_argument, NULL, OPT_P_MIN },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "event-window", required_argument, NULL, OPT_EVENT_WINDOW },
+	{ "persist", required_argument, NULL, OPT_PERSIST },
+	{ "show", required_argument, NULL, OPT_SHOW },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "kept-only", no_argument, NULL, OPT_KEPT_ONLY },
+	{ "latest", no_argument, NULL, OPT_LATEST },
+	{ "eval", required_argument, NULL, OPT_EVAL },
+	{ "output", required_argument, NULL, 'o' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Per-metric settings as given: a default and NAME=VALUE overrides. */
+#define MAX_SET 64
+struct settings {
+	struct shd_drift_metric def;
+	size_t n;
+	const char *name[MAX_SET];
+	struct shd_drift_metric met[MAX_SET];
+};
+
+struct opts {
+	const char *input, *output, *learn, *filter, *events, *eval;
+	struct settings set;
+	struct shd_drift_opts dopt;
+	double p_min;
+	int64_t event_window;
+	int json, all, kept_only, latest, force, quiet;
+};
+
+/* The settings of metric NAME, made from the default when new. */
+static struct shd_drift_metric *metric_set(struct settings *s,
+					   const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return &s->met[i];
+	if (s->n == MAX_SET)
+		cli_die(EXIT_USAGE, "more than %d metrics named in options",
+			MAX_SET);
+	s->name[s->n] = name;
+	s->met[s->n] = s->def;
+	return &s->met[s->n++];
+}
+
+/*
+ * "V" or "M=V[,M=V...]": sets field OFF of the default or of the metrics
+ * named. NEED_NAME: a bare value is refused (capacities, limits).
+ * Bare values apply to metrics named before as well.
+ */
+static void per_metric(struct settings *s, const char *opt, char *arg,
+		       size_t off, double lo, int lo_ok, int need_name)
+{
+	for (char *tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+		char *eq = strchr(tok, '=');
+		double v;
+
+		if (!eq) {
+			if (need_name)
+				cli_die(EXIT_USAGE, "%s: '%s': say which metric "
+					"(METRIC=VALUE)", opt, tok);
+			v = cli_real_arg(opt, tok, lo, lo_ok, INFINITY);
+			*(double *)((char *)&s->def + off) = v;
+			for (size_t i = 0; i < s->n; i++)
+				*(double *)((char *)&s->met[i] + off) = v;
+			continue;
+		}
+		*eq = '\0';
+		if (!*tok)
+			cli_die(EXIT_USAGE, "%s: empty metric name", opt);
+		v = cli_real_arg(opt, eq + 1, lo, lo_ok, INFINITY);
+		*(double *)((char *)metric_set(s, tok) + off) = v;
+	}
+}
+
+/* ------------------------------------------------------------ output */
+
+struct out {
+	const struct opts *o;
+	struct shd_drift *d;
+	struct shd_filter *filter;	/* --filter */
+	struct shd_filter *learn;	/* --learn */
+	struct shd_writer *w;
+	struct shd_frame f;
+	struct shd_dict *odict;		/* keys of the alert stream */
+	struct shd_dict *idict;		/* keys of the input */
+	uint64_t kept, suppressed, candidates, scored;
+	/* --latest: the alerts of the newest origin of the resource */
+	struct shd_alert *buf;
+	size_t nbuf;
+	/* --eval: per resource, the timeline */
+	struct timeline *tl;
+	size_t ntl;
+	char err[512];
+};
+
+enum { A_TIME, A_RES, A_METRIC, A_SCORE, A_SEV, A_PRED, A_CUR, A_CONF,
+       A_BREACH, A_STEP, A_AHEAD, A_SURPRISE, A_KEPT, A_REASON, A_NCOL };
+
+static int alert_schema(struct shd_schema *s, const struct shd_schema *in,
+			const char *input)
+{
+	int rc = 0;
+	const char *iv = shd_schema_meta(in, "interval_ms");
+
+	rc |= shd_schema_add(s, "time", SHD_TIME, "ms", "time");
+	rc |= shd_schema_add(s, "resource", SHD_KEY, "", "key");
+	rc |= shd_schema_add(s, "metric", SHD_KEY, "", "key");
+	rc |= shd_schema_add(s, "score", SHD_F64, "", "score");
+	rc |= shd_schema_add(s, "severity", SHD_KEY, "", "severity");
+	rc |= shd_schema_add(s, "pred", SHD_F64, "", "forecast");
+	rc |= shd_schema_add(s, "cur", SHD_F64, "", "cur");
+	rc |= shd_schema_add(s, "conf", SHD_F64, "", "conf");
+	rc |= shd_schema_add(s, "breach_in", SHD_F64, "s", "breach_in");
+	rc |= shd_schema_add(s, "step", SHD_I64, "", "step");
+	rc |= shd_schema_add(s, "ahead", SHD_F64, "", "score");
+	rc |= shd_schema_add(s, "surprise", SHD_F64, "", "score");
+	rc |= shd_schema_add(s, "kept", SHD_U8, "", "kept");
+	rc |= shd_schema_add(s, "reason", SHD_KEY, "", "reason");
+	rc |= shd_schema_set_meta(s, "producer", "shd-drift " SHD_VERSION);
+	rc |= shd_schema_set_meta(s, "source", input);
+	if (iv)
+		rc |= shd_schema_set_meta(s, "interval_ms", iv);
+	return rc;
+}
+
+static int intern(struct out *u, const char *s, uint32_t *id)
+{
+	return shd_dict_intern(u->odict, s, strlen(s), id);
+}
+
+static int write_json(struct out *u, const struct shd_alert *a)
+{
+	char t[40];
+	json_t *j;
+	char *text;
+	int rc;
+
+	shd_time_format(a->time, t, sizeof(t));
+#define NUM(v) (isfinite(v) ? json_real(v) : json_null())
+	j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
+		      "s:o, s:o, s:b, s:s}",
+		      "time", t,
+		      "resource", shd_dict_str(u->idict, a->res, NULL),
+		      "metric", shd_drift_metric_name(u->d, a->metric),
+		      "score", NUM(a->score),
+		      "severity", shd_severity_name(a->severity),
+		      "pred", NUM(a->pred), "cur", NUM(a->cur),
+		      "conf", NUM(a->conf), "breach_in", NUM(a->breach_in),
+		      "step", (json_int_t)a->step,
+		      "ahead", NUM(a->ahead), "surprise", NUM(a->surprise),
+		      "kept", a->kept, "reason", a->reason);
+#undef NUM
+	if (!j)
+		return SHD_ENOMEM;
+	text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+	json_decref(j);
+	if (!text)
+		return SHD_ENOMEM;
+	rc = printf("%s\n", text) < 0 ? SHD_EIO : 0;
+	free(text);
+	return rc;
+}
+
+static int write_row(struct out *u, const struct shd_alert *a)
+{
+	struct shd_frame *f = &u->f;
+	size_t i = f->nrows;
+	int rc;
+
+	if (u->o->json)
+		return write_json(u, a);
+	if ((rc = shd_frame_reserve(f, i + 1)) < 0)
+		return rc;
+	SHD_I64COL(f, A_TIME)[i] = a->time;
+	if (intern(u, shd_dict_str(u->idict, a->res, NULL),
+		   &SHD_KEYCOL(f, A_RES)[i]) < 0 ||
+	    intern(u, shd_drift_metric_name(u->d, a->metric),
+		   &SHD_KEYCOL(f, A_METRIC)[i]) < 0 ||
+	    intern(u, shd_severity_name(a->severity),
+		   &SHD_KEYCOL(f, A_SEV)[i]) < 0 ||
+	    intern(u, a->reason, &SHD_KEYCOL(f, A_REASON)[i]) < 0)
+		return SHD_ENOMEM;
+	SHD_F64COL(f, A_SCORE)[i] = a->score;
+	SHD_F64COL(f, A_PRED)[i] = a->pred;
+	SHD_F64COL(f, A_CUR)[i] = a->cur;
+	SHD_F64COL(f, A_CONF)[i] = a->conf;
+	SHD_F64COL(f, A_BREACH)[i] = a->breach_in;
+	SHD_I64COL(f, A_STEP)[i] = (int64_t)a->step;
+	SHD_F64COL(f, A_AHEAD)[i] = a->ahead;
+	SHD_F64COL(f, A_SURPRISE)[i] = a->surprise;
+	SHD_U8COL(f, A_KEPT)[i] = (uint8_t)a->kept;
+	f->nrows++;
+	if (f->nrows >= 4096) {
+		rc = shd_writer_write(u->w, f);
+		f->nrows = 0;
+		return rc;
+	}
+	return 0;
+}
+
+/* An alert to show: counted, then written unless left out. */
+static int emit(struct out *u, const struct shd_alert *a)
+{
+	if (a->candidate) {
+		if (a->kept)
+			u->kept++;
+		else
+			u->suppressed++;
+	}
+	if (u->o->kept_only && a->candidate && !a->kept)
+		return 0;
+	if (u->o->eval || u->o->learn)
+		return 0;
+	return write_row(u, a);
+}
+
+static int flush_latest(struct out *u)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < u->nbuf && !rc; i++)
+		if (u->buf[i].candidate || u->o->all)
+			rc = emit(u, &u->buf[i]);
+	u->nbuf = 0;
+	return rc;
+}
+
+/* --eval: what happened at each origin of a resource. */
+struct timeline {
+	uint32_t res;
+	size_t n, cap;
+	int64_t *t;
+	uint8_t *det;		/* a kept alert (any metric) */
+	double *cur;		/* (cap, M) */
+};
+
+static int timeline_add(struct out *u, const struct shd_alert *a)
+{
+	size_t M = shd_drift_nmetric(u->d);
+	struct timeline *tl = u->ntl ? &u->tl[u->ntl - 1] : NULL;
+
+	if (!tl || tl->res != a->res) {
+		struct timeline *n = realloc(u->tl, (u->ntl + 1) * sizeof(*n));
+
+		if (!n)
+			return SHD_ENOMEM;
+		u->tl = n;
+		tl = &u->tl[u->ntl++];
+		memset(tl, 0, sizeof(*tl));
+		tl->res = a->res;
+	}
+	if (!tl->n || tl->t[tl->n - 1] != a->time) {
+		if (tl->n == tl->cap) {
+			size_t cap = tl->cap ? 2 * tl->cap : 1024;
+			int64_t *t = realloc(tl->t, cap * sizeof(*t));
+			uint8_t *det = t ? realloc(tl->det, cap) : NULL;
+			double *cur = det ? realloc(tl->cur,
+						    cap * M * sizeof(*cur)) :
+				      NULL;
+
+			if (t)
+				tl->t = t;
+			if (det)
+				tl->det = det;
+			if (!cur)
+				return SHD_ENOMEM;
+			tl->cur = cur;
+			tl->cap = cap;
+		}
+		tl->t[tl->n] = a->time;
+		tl->det[tl->n] = 0;
+		for (size_t m = 0; m < M; m++)
+			tl->cur[tl->n * M + m] = NAN;
+		tl->n++;
+	}
+	tl->cur[(tl->n - 1) * M + a->metric] = a->cur;
+	tl->det[tl->n - 1] |= a->candidate && a->kept &&
+			      a->severity >= SHD_SEV_WARNING;
+	return 0;
+}
+
+static int on_alert(void *ctx, const struct shd_alert *a)
+{
+	struct out *u = ctx;
+	int rc;
+
+	u->scored++;
+	u->candidates += a->candidate;
+	if (u->learn && a->candidate && a->label >= 0 &&
+	    (rc = shd_filter_add(u->learn, a)))
+		return rc;
+	if (u->o->eval && (rc = timeline_add(u, a)))
+		return rc;
+	if (u->o->latest) {
+		/* every origin is seen here; the newest one stays */
+		if (u->nbuf && u->buf[0].res != a->res &&
+		    (rc = flush_latest(u)))
+			return rc;
+		if (u->nbuf && u->buf[0].time != a->time)
+			u->nbuf = 0;
+		u->buf[u->nbuf++] = *a;
+		return 0;
+	}
+	if (!a->candidate && !u->o->all)
+		return 0;
+	return emit(u, a);
+}
+
+static void judge(void *ctx, struct shd_alert *a, const char *resource)
+{
+	struct out *u = ctx;
+	double p;
+
+	(void)resource;
+	p = shd_filter_prob(u->filter, a);
+	if (p < u->filter->p_min) {
+		a->kept = 0;
+		a->reason = a->feat[SHD_F_EVENT] > 0 ? "event" :
+			    a->feat[SHD_F_DAY] >= 0.5 ||
+			    a->feat[SHD_F_WEEK] >= 0.5 ? "recurring" :
+			    "transient";
+	}
+}
+
+/* ------------------------------------------------------------ events */
+
+static void read_events(struct shd_drift *d, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	size_t lineno = 0, n = 0;
+
+	if (!fp)
+		cli_die(EXIT_SYSTEM, "cannot open events file '%s':", path);
+	while (fgets(line, sizeof(line), fp)) {
+		char *comma, *res = NULL, *end;
+		int64_t t;
+
+		lineno++;
+		end = line + strcspn(line, "\r\n");
+		if (!*end && !feof(fp))
+			cli_die(EXIT_BADINPUT, "%s:%zu: line too long", path,
+				lineno);
+		*end = '\0';
+		if (!line[strspn(line, " \t")] || line[0] == '#')
+			continue;
+		comma = strchr(line, ',');
+		if (comma) {
+			*comma = '\0';
+			res = comma + 1;
+			if ((end = strchr(res, ',')))
+				*end = '\0';	/* a description follows */
+		}
+		if (shd_time_parse(line, strlen(line), &t) < 0) {
+			if (lineno == 1 && n == 0)
+				continue;	/* a header line */
+			cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a time",
+				path, lineno, line);
+		}
+		if (shd_drift_event(d, t, res) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+		n++;
+	}
+	if (ferror(fp))
+		cli_die(EXIT_SYSTEM, "cannot read events file '%s':", path);
+	fclose(fp);
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The NAB part of --eval. */
+static void eval_nab(struct out *u, const struct shd_nab_labels *lab)
+{
+	size_t nw_total = 0, files = 0;
+	double raw[3] = { 0 };
+	struct shd_nab_counts tot[3];
+
+	memset(tot, 0, sizeof(tot));
+	printf("NAB scores (labels: %s)\n", u->o->eval);
+	printf("%-44s %5s %4s %4s %4s %9s %9s %9s\n", "resource", "wins",
+	       "tp", "fp", "fn", "standard", "low_fp", "low_fn");
+	for (size_t k = 0; k < u->ntl; k++) {
+		const struct timeline *tl = &u->tl[k];
+		const char *key = shd_dict_str(u->idict, tl->res, NULL);
+		const struct shd_nab_window *w;
+		struct shd_nab_counts c[3];
+		size_t nw;
+		double s[3];
+
+		w = shd_nab_labels_find(lab, key, &nw);
+		if (!w && !nw) {
+			/* a resource the labels do not know is not scored */
+			continue;
+		}
+		files++;
+		for (int p = 0; p < 3; p++) {
+			s[p] = shd_nab_score(tl->t, tl->det, tl->n, w, nw,
+					     &shd_nab_profiles[p], &c[p]);
+			raw[p] += s[p];
+			tot[p].tp += c[p].tp;
+			tot[p].fp += c[p].fp;
+			tot[p].fn += c[p].fn;
+		}
+		nw_total += c[0].windows;
+		printf("%-44s %5zu %4zu %4zu %4zu %9.3f %9.3f %9.3f\n", key,
+		       c[0].windows, c[0].tp, c[0].fp, c[0].fn, s[0], s[1],
+		       s[2]);
+	}
+	printf("%-44s %5zu %4zu %4zu %4zu %9.3f %9.3f %9.3f\n", "total (raw)",
+	       nw_total, tot[0].tp, tot[0].fp, tot[0].fn, raw[0], raw[1],
+	       raw[2]);
+	printf("%-44s %5s %4s %4s %4s %9.2f %9.2f %9.2f\n",
+	       "normalized (0 null, 100 perfect)", "", "", "", "",
+	       shd_nab_normalize(raw[0], nw_total, &shd_nab_profiles[0]),
+	       shd_nab_normalize(raw[1], nw_total, &shd_nab_profiles[1]),
+	       shd_nab_normalize(raw[2], nw_total, &shd_nab_profiles[2]));
+	if (!files)
+		cli_warn("--eval: no resource of the stream is in '%s' (keys "
+			 "are file names without directory and extension)",
+			 u->o->eval);
+}
+
+/* The breach part of --eval: per metric with a limit. */
+static void eval_breach(struct out *u, const struct opts *o)
+{
+	size_t M = shd_drift_nmetric(u->d);
+	int64_t step = 0;
+	const char *iv = NULL;
+
+	(void)iv;
+	for (size_t m = 0; m < M; m++) {
+		const char *name = shd_drift_metric_name(u->d, m);
+		struct shd_drift_metric set = o->set.def;
+		struct shd_breach_eval tot = { 0 };
+		double days = 0, *lead = NULL, *cur = NULL;
+		size_t nlead = 0;
+
+		for (size_t i = 0; i < o->set.n; i++)
+			if (!strcmp(o->set.name[i], name))
+				set = o->set.met[i];
+		if (isnan(set.limit))
+			continue;
+		for (size_t k = 0; k < u->ntl; k++) {
+			const struct timeline *tl = &u->tl[k];
+			struct shd_breach_eval e;
+			double *nl = realloc(lead, (nlead + tl->n + 1) *
+					     sizeof(*lead));
+			double *nc = realloc(cur, (tl->n + 1) * sizeof(*cur));
+
+			if (nl)
+				lead = nl;
+			if (nc)
+				cur = nc;
+			if (!nl || !nc)
+				cli_die(EXIT_SYSTEM, "out of memory");
+			for (size_t i = 0; i < tl->n; i++)
+				cur[i] = tl->cur[i * M + m];
+			if (tl->n > 1) {
+				step = tl->t[1] - tl->t[0];
+				days += (double)(tl->t[tl->n - 1] - tl->t[0]) /
+					86400000.0;
+			}
+			shd_breach_eval(tl->t, cur, tl->det, tl->n, set.limit,
+					o->dopt.hold ? (int64_t)o->dopt.hold *
+					step : 3600000, &e, lead + nlead);
+			nlead += e.nlead;
+			tot.breaches += e.breaches;
+			tot.ahead += e.ahead;
+			tot.alerts += e.alerts;
+			tot.false_alerts += e.false_alerts;
+		}
+		printf("breaches of %s >= %g: %zu, alerted ahead %zu (%.1f%%), "
+		       "median lead %.0f s; alerts %zu, false %zu (%.3f per "
+		       "resource-day)\n", name, set.limit, tot.breaches,
+		       tot.ahead, tot.breaches ? 100.0 * (double)tot.ahead /
+		       (double)tot.breaches : 0.0, median(lead, nlead) / 1000,
+		       tot.alerts, tot.false_alerts, days > 0 ?
+		       (double)tot.false_alerts / days : 0.0);
+		free(lead);
+		free(cur);
+	}
+}
+
+/* ------------------------------------------------------------ main */
+
+static int show_filter(const char *path)
+{
+	struct shd_filter f;
+	char err[512] = "";
+	char *text;
+	int rc = shd_filter_load(&f, path, err, sizeof(err));
+
+	if (rc) {
+		cli_warn("%s", err[0] ? err : shd_strerror(rc));
+		return cli_status(rc);
+	}
+	text = shd_filter_summary(&f);
+	if (!text)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	printf("%s\n", text);
+	printf("series remembered: %zu\n", f.nseries);
+	free(text);
+	shd_filter_release(&f);
+	return cli_close_stdout();
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.input = "-",
+		.set.def = {
+			.capacity = NAN, .limit = NAN,
+			.w_diff = SHD_DRIFT_W_DIFF, .w_conf = SHD_DRIFT_W_CONF,
+			.threshold = SHD_DRIFT_THRESHOLD,
+			.surprise = SHD_DRIFT_SURPRISE,
+		},
+		.dopt = { .hold = 12, .persist = 6, .short_w = 3, .memory = 2016,
+			  .warmup = 288 },
+		.p_min = NAN,
+		.event_window = 3600000,
+	};
+	struct out u = { .o = &o };
+	struct shd_filter filter, learn;
+	struct shd_nab_labels labels;
+	struct shd_reader *r = NULL;
+	struct shd_frame in = { 0 };
+	struct shd_schema schema;
+	char err[512] = "", tmp[4096];
+	int c, rc, status = EXIT_OK, in_fd = STDIN_FILENO,
+		   out_fd = STDOUT_FILENO, have_filter = 0, have_learn = 0,
+		   have_labels = 0;
+
+	cli_init(argv[0]);
+	shd_schema_init(&schema);
+	while ((c = getopt_long(argc, argv, "o:fqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_W_DIFF:
+			per_metric(&o.set, "--w-diff", optarg,
+				   offsetof(struct shd_drift_metric, w_diff),
+				   0, 1, 0);
+			break;
+		case OPT_W_CONF:
+			per_metric(&o.set, "--w-conf", optarg,
+				   offsetof(struct shd_drift_metric, w_conf),
+				   0, 1, 0);
+			break;
+		case OPT_THRESHOLD:
+			per_metric(&o.set, "--threshold", optarg,
+				   offsetof(struct shd_drift_metric,
+					    threshold), 0, 0, 0);
+			break;
+		case OPT_SURPRISE:
+			per_metric(&o.set, "--surprise", optarg,
+				   offsetof(struct shd_drift_metric, surprise),
+				   0, 0, 0);
+			break;
+		case OPT_CAPACITY:
+			per_metric(&o.set, "--capacity", optarg,
+				   offsetof(struct shd_drift_metric, capacity),
+				   0, 0, 1);
+			break;
+		case OPT_LIMIT:
+			per_metric(&o.set, "--limit", optarg,
+				   offsetof(struct shd_drift_metric, limit),
+				   -INFINITY, 0, 1);
+			break;
+		case OPT_BOUND:
+			if (!strcmp(optarg, "pred"))
+				o.dopt.bound_hi = 0;
+			else if (!strcmp(optarg, "hi"))
+				o.dopt.bound_hi = 1;
+			else
+				cli_die(EXIT_USAGE, "--bound: 'pred' or 'hi', "
+					"not '%s'", optarg);
+			break;
+		case OPT_HOLD:
+			o.dopt.hold = cli_size_arg("--hold", optarg, 0, 1000000);
+			break;
+		case OPT_PERSIST:
+			o.dopt.persist = cli_size_arg("--persist", optarg, 1,
+						      64);
+			break;
+		case OPT_SHORT:
+			o.dopt.short_w = cli_size_arg("--short", optarg, 1,
+						      SHD_DRIFT_SHORT_MAX);
+			break;
+		case OPT_MEMORY:
+			o.dopt.memory = cli_size_arg("--memory", optarg, 2,
+						     100000000);
+			break;
+		case OPT_WARMUP:
+			o.dopt.warmup = cli_size_arg("--warmup", optarg, 0,
+						     100000000);
+			break;
+		case OPT_LEARN: o.learn = optarg; break;
+		case OPT_FILTER: o.filter = optarg; break;
+		case OPT_P_MIN:
+			o.p_min = cli_real_arg("--p-min", optarg, 0, 1, 1);
+			break;
+		case OPT_EVENTS: o.events = optarg; break;
+		case OPT_EVENT_WINDOW:
+			o.event_window = cli_duration_arg("--event-window",
+							  optarg);
+			break;
+		case OPT_SHOW: return show_filter(optarg);
+		case OPT_JSON: o.json = 1; break;
+		case OPT_ALL: o.all = 1; break;
+		case OPT_KEPT_ONLY: o.kept_only = 1; break;
+		case OPT_LATEST: o.latest = 1; break;
+		case OPT_EVAL: o.eval = optarg; break;
+		case 'o': o.output = optarg; break;
+		case 'f': o.force = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': usage(stdout, EXIT_OK); break;
+		case 'V': cli_version(); break;
+		default: usage(stderr, EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		cli_die(EXIT_USAGE, "one input at a time (got %d; hint: cat "
+			"a.shd b.shd | shd-drift ...)", argc);
+	if (argc == 1)
+		o.input = argv[0];
+	if (o.learn && o.eval)
+		cli_die(EXIT_USAGE, "--learn and --eval: one at a time");
+	if (o.learn && o.filter)
+		cli_die(EXIT_USAGE, "--learn writes a filter; --filter applies "
+			"one: one at a time");
+	if (!o.output && !o.json && !o.learn && !o.eval)
+		cli_binary_stdout(o.force);
+
+	if (o.filter) {
+		rc = shd_filter_load(&filter, o.filter, err, sizeof(err));
+		if (rc) {
+			cli_warn("%s", err[0] ? err : shd_strerror(rc));
+			return cli_status(rc);
+		}
+		if (!isnan(o.p_min))
+			filter.p_min = o.p_min;
+		have_filter = 1;
+		u.filter = &filter;
+	}
+	if (o.learn) {
+		shd_filter_init(&learn);
+		have_learn = 1;
+		u.learn = &learn;
+	}
+	if (o.eval) {
+		rc = shd_nab_labels_load(&labels, o.eval, err, sizeof(err));
+		if (rc) {
+			cli_warn("%s", err[0] ? err : shd_strerror(rc));
+			return cli_status(rc);
+		}
+		have_labels = 1;
+	}
+
+	in_fd = cli_open_in(o.input);
+	rc = shd_reader_open(&r, in_fd, o.input);
+	if (rc) {
+		cli_warn("%s", r ? shd_reader_errmsg(r) : shd_strerror(rc));
+		status = cli_status(rc);
+		goto out;
+	}
+	u.idict = shd_reader_dict(r);
+	u.d = shd_drift_new(shd_reader_schema(r), u.idict, o.set.name,
+			    o.set.met, o.set.n, &o.set.def, &o.dopt, err,
+			    sizeof(err));
+	if (!u.d) {
+		cli_warn("%s: %s", strcmp(o.input, "-") ? o.input : "<stdin>",
+			 err);
+		status = strcmp(err, "out of memory") ? EXIT_BADINPUT :
+			 EXIT_SYSTEM;
+		goto out;
+	}
+	for (size_t i = 0; i < o.set.n; i++) {
+		size_t m = 0;
+
+		while (m < shd_drift_nmetric(u.d) &&
+		       strcmp(shd_drift_metric_name(u.d, m), o.set.name[i]))
+			m++;
+		if (m == shd_drift_nmetric(u.d))
+			cli_warn("warning: metric '%s' is not in the stream",
+				 o.set.name[i]);
+	}
+	shd_drift_event_window(u.d, o.event_window);
+	if (o.events)
+		read_events(u.d, o.events);
+	if (have_filter) {
+		if (shd_filter_prime(&filter, u.d) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+		shd_drift_judge(u.d, judge, &u);
+	}
+	u.buf = calloc(shd_drift_nmetric(u.d), sizeof(*u.buf));
+	u.odict = shd_dict_new();
+	if (!u.buf || !u.odict ||
+	    alert_schema(&schema, shd_reader_schema(r), o.input) < 0 ||
+	    shd_frame_init(&in, shd_reader_schema(r), u.idict) < 0 ||
+	    shd_frame_init(&u.f, &schema, u.odict) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+
+	if (!o.json && !o.learn && !o.eval) {
+		if (o.output) {
+			out_fd = shd_atomic_open(o.output, tmp, sizeof(tmp));
+			if (out_fd < 0)
+				cli_die(EXIT_SYSTEM, "cannot create '%s':",
+					o.output);
+		}
+		rc = shd_writer_open(&u.w, out_fd, &schema, NULL);
+		if (rc)
+			cli_die(EXIT_SYSTEM, "cannot write %s: %s", o.output ?
+				o.output : "standard output", u.w ?
+				shd_writer_errmsg(u.w) : strerror(errno));
+	} else if (o.output && !freopen(o.output, "w", stdout)) {
+		cli_die(EXIT_SYSTEM, "cannot create '%s':", o.output);
+	}
+
+	while ((rc = shd_reader_next(r, &in)) == 0)
+		if ((rc = shd_drift_feed(u.d, &in, o.all || o.eval || o.latest,
+					 on_alert, &u)))
+			break;
+	if (rc == SHD_EOF)
+		rc = shd_drift_finish(u.d, o.all || o.eval || o.latest,
+				      on_alert, &u);
+	else if (rc == SHD_EFORMAT && shd_reader_errmsg(r)[0] &&
+		 !shd_drift_errmsg(u.d)[0])
+		snprintf(u.err, sizeof(u.err), "%s", shd_reader_errmsg(r));
+	else if (rc < 0 && rc != SHD_ENOMEM && rc != SHD_EIO)
+		snprintf(u.err, sizeof(u.err), "%s: %s",
+			 strcmp(o.input, "-") ? o.input : "<stdin>",
+			 shd_drift_errmsg(u.d));
+	if (!rc && o.latest)
+		rc = flush_latest(&u);
+	if (rc) {
+		/* a bad input is named; what was written stays unfinished
+		 * (no end marker), so no reader takes it for whole */
+		cli_warn("%s", u.err[0] ? u.err : shd_strerror(rc));
+		status = rc == SHD_EFORMAT || rc == SHD_EINVAL ?
+			 EXIT_BADINPUT : EXIT_SYSTEM;
+		if (o.output && u.w)
+			shd_atomic_abort(out_fd, tmp);
+		goto out;
+	}
+
+	if (u.w) {
+		if (u.f.nrows && (rc = shd_writer_write(u.w, &u.f)) == 0)
+			u.f.nrows = 0;
+		if (!rc)
+			rc = shd_writer_close(u.w);
+		if (rc) {
+			cli_warn("cannot write %s: %s", o.output ? o.output :
+				 "standard output", shd_writer_errmsg(u.w));
+			status = EXIT_SYSTEM;
+			if (o.output)
+				shd_atomic_abort(out_fd, tmp);
+			goto out;
+		}
+		if (o.output && shd_atomic_commit(out_fd, tmp, o.output) < 0) {
+			cli_warn("cannot write '%s':", o.output);
+			status = EXIT_SYSTEM;
+			goto out;
+		}
+	}
+
+	if (o.learn) {
+		rc = shd_filter_fit(&learn, 1.0, o.p_min, err, sizeof(err));
+		if (rc) {
+			cli_warn("--learn: %s", err[0] ? err :
+				 shd_strerror(rc));
+			status = rc == SHD_EINVAL ? EXIT_BADINPUT : EXIT_SYSTEM;
+			goto out;
+		}
+		for (uint32_t id = 0; id < shd_dict_count(u.idict); id++)
+			for (size_t m = 0; m < shd_drift_nmetric(u.d); m++) {
+				double days, weeks, day[24], week[168];
+
+				if (shd_drift_counts(u.d, id, m, &days, day,
+						     &weeks, week) < 0 ||
+				    days <= 0)
+					continue;
+				if (shd_filter_keep_series(&learn,
+					shd_dict_str(u.idict, id, NULL),
+					shd_drift_metric_name(u.d, m), days,
+					day, weeks, week) < 0)
+					cli_die(EXIT_SYSTEM, "out of memory");
+			}
+		if (shd_filter_save(&learn, o.learn) < 0) {
+			cli_warn("cannot write '%s':", o.learn);
+			status = EXIT_SYSTEM;
+			goto out;
+		}
+		if (!o.quiet)
+			fprintf(stderr, "%s: learned from %zu candidates "
+				"(%zu sustained, %zu transient); at p_min "
+				"%.2f it would suppress %zu, %zu of them "
+				"sustained\n", cli_prog, learn.n,
+				learn.n_sustained, learn.n - learn.n_sustained,
+				learn.p_min, learn.n_suppressed, learn.n_lost);
+		goto out;
+	}
+	if (o.eval) {
+		eval_nab(&u, &labels);
+		eval_breach(&u, &o);
+	}
+	if (!o.quiet && !o.eval)
+		fprintf(stderr, "%s: %llu origins scored, %llu alerts kept, "
+			"%llu suppressed\n", cli_prog,
+			(unsigned long long)(u.scored /
+			(shd_drift_nmetric(u.d) ? shd_drift_nmetric(u.d) : 1)),
+			(unsigned long long)u.kept,
+			(unsigned long long)u.suppressed);
+	if (status == EXIT_OK && !o.eval && u.kept)
+		status = EXIT_FOUND;
+out:
+	for (size_t k = 0; k < u.ntl; k++) {
+		free(u.tl[k].t);
+		free(u.tl[k].det);
+		free(u.tl[k].cur);
+	}
+	free(u.tl);
+	free(u.buf);
+	shd_writer_free(u.w);
+	shd_frame_release(&u.f);
+	shd_frame_release(&in);
+	shd_schema_release(&schema);
+	shd_dict_free(u.odict);
+	shd_drift_free(u.d);
+	shd_reader_free(r);
+	if (have_filter)
+		shd_filter_release(&filter);
+	if (have_learn)
+		shd_filter_release(&learn);
+	if (have_labels)
+		shd_nab_labels_release(&labels);
+	if (in_fd > STDIN_FILENO)
+		close(in_fd);
+	{
+		int cs = cli_close_stdout();
+
+		if (cs != EXIT_OK && (status == EXIT_OK ||
+				      status == EXIT_FOUND))
+			status = cs;
+	}
+	return status;
+}
