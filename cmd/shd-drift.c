@@ -42,9 +42,10 @@ static void usage(FILE *fp, int status)
 "      --capacity M=C     measure |pred - cur| in tenths of capacity C\n"
 "      --limit M=L        critical when the forecast reaches L in the\n"
 "                         horizon; breach_in says when\n"
+"      --limits FILE      limits per series: lines 'RESOURCE,METRIC,LIMIT'\n"
 "      --bound pred|hi    what must reach the limit (default pred)\n"
 "      --hold N           after an alert, hold repeats of the same series\n"
-"                         for N steps (default 12; 0: never)\n"
+"                         for N steps (default: the horizon; 0: never)\n"
 "Filtering:\n"
 "      --learn FILTER     learn the anomaly filter from a replay of history\n"
 "                         (shd-predict --rolling) and write FILTER\n"
@@ -81,7 +82,7 @@ enum { OPT_W_DIFF = 256, OPT_W_CONF, OPT_THRESHOLD, OPT_SURPRISE,
        OPT_CAPACITY, OPT_LIMIT, OPT_BOUND, OPT_HOLD, OPT_LEARN, OPT_FILTER,
        OPT_P_MIN, OPT_EVENTS, OPT_EVENT_WINDOW, OPT_PERSIST, OPT_SHOW,
        OPT_JSON, OPT_ALL, OPT_KEPT_ONLY, OPT_LATEST, OPT_EVAL, OPT_SHORT,
-       OPT_MEMORY, OPT_WARMUP };
+       OPT_MEMORY, OPT_WARMUP, OPT_LIMITS };
 
 static const struct option longopts[] = {
 	{ "w-diff", required_argument, NULL, OPT_W_DIFF },
@@ -90,6 +91,7 @@ static const struct option longopts[] = {
 	{ "surprise", required_argument, NULL, OPT_SURPRISE },
 	{ "capacity", required_argument, NULL, OPT_CAPACITY },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
+	{ "limits", required_argument, NULL, OPT_LIMITS },
 	{ "bound", required_argument, NULL, OPT_BOUND },
 	{ "hold", required_argument, NULL, OPT_HOLD },
 	{ "short", required_argument, NULL, OPT_SHORT },
@@ -125,7 +127,7 @@ struct settings {
 };
 
 struct opts {
-	const char *input, *output, *learn, *filter, *events, *eval;
+	const char *input, *output, *learn, *filter, *events, *eval, *limits;
 	struct settings set;
 	struct shd_drift_opts dopt;
 	double p_min;
@@ -196,6 +198,7 @@ struct out {
 	/* --eval: per resource, the timeline */
 	struct timeline *tl;
 	size_t ntl;
+	size_t horizon;			/* steps, from the input's header */
 	char err[512];
 };
 
@@ -337,6 +340,7 @@ struct timeline {
 	size_t n, cap;
 	int64_t *t;
 	uint8_t *det;		/* a kept alert (any metric) */
+	uint8_t *detm;		/* (cap, M) a kept alert of that metric */
 	double *cur;		/* (cap, M) */
 };
 
@@ -360,14 +364,17 @@ static int timeline_add(struct out *u, const struct shd_alert *a)
 			size_t cap = tl->cap ? 2 * tl->cap : 1024;
 			int64_t *t = realloc(tl->t, cap * sizeof(*t));
 			uint8_t *det = t ? realloc(tl->det, cap) : NULL;
-			double *cur = det ? realloc(tl->cur,
-						    cap * M * sizeof(*cur)) :
+			uint8_t *detm = det ? realloc(tl->detm, cap * M) : NULL;
+			double *cur = detm ? realloc(tl->cur,
+						     cap * M * sizeof(*cur)) :
 				      NULL;
 
 			if (t)
 				tl->t = t;
 			if (det)
 				tl->det = det;
+			if (detm)
+				tl->detm = detm;
 			if (!cur)
 				return SHD_ENOMEM;
 			tl->cur = cur;
@@ -375,13 +382,15 @@ static int timeline_add(struct out *u, const struct shd_alert *a)
 		}
 		tl->t[tl->n] = a->time;
 		tl->det[tl->n] = 0;
-		for (size_t m = 0; m < M; m++)
+		for (size_t m = 0; m < M; m++) {
 			tl->cur[tl->n * M + m] = NAN;
+			tl->detm[tl->n * M + m] = 0;
+		}
 		tl->n++;
 	}
 	tl->cur[(tl->n - 1) * M + a->metric] = a->cur;
-	tl->det[tl->n - 1] |= a->candidate && a->kept &&
-			      a->severity >= SHD_SEV_WARNING;
+	tl->detm[(tl->n - 1) * M + a->metric] = a->candidate && a->kept;
+	tl->det[tl->n - 1] |= a->candidate && a->kept;
 	return 0;
 }
 
@@ -472,6 +481,59 @@ static void read_events(struct shd_drift *d, const char *path)
 	fclose(fp);
 }
 
+/* Reads lines 'RESOURCE,METRIC,LIMIT' ('#' comments; a header line). */
+static void read_limits(struct shd_drift *d, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	size_t lineno = 0, unknown = 0;
+
+	if (!fp)
+		cli_die(EXIT_SYSTEM, "cannot open limits file '%s':", path);
+	while (fgets(line, sizeof(line), fp)) {
+		char *f[3], *save = NULL, *end;
+		size_t k = 0, m = 0;
+		double v;
+
+		lineno++;
+		end = line + strcspn(line, "\r\n");
+		if (!*end && !feof(fp))
+			cli_die(EXIT_BADINPUT, "%s:%zu: line too long", path,
+				lineno);
+		*end = '\0';
+		if (!line[strspn(line, " \t")] || line[0] == '#')
+			continue;
+		for (char *t = strtok_r(line, ",", &save); t && k < 3;
+		     t = strtok_r(NULL, ",", &save))
+			f[k++] = t;
+		if (k != 3)
+			cli_die(EXIT_BADINPUT, "%s:%zu: expected "
+				"RESOURCE,METRIC,LIMIT", path, lineno);
+		if (shd_parse_double(f[2], strlen(f[2]), &v) < 0 ||
+		    isnan(v)) {
+			if (lineno == 1)
+				continue;	/* a header line */
+			cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a number",
+				path, lineno, f[2]);
+		}
+		while (m < shd_drift_nmetric(d) &&
+		       strcmp(shd_drift_metric_name(d, m), f[1]))
+			m++;
+		if (m == shd_drift_nmetric(d)) {
+			unknown++;
+			continue;
+		}
+		if (shd_drift_series_limit(d, f[0], m, v) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+	}
+	if (ferror(fp))
+		cli_die(EXIT_SYSTEM, "cannot read limits file '%s':", path);
+	fclose(fp);
+	if (unknown)
+		cli_warn("warning: %s: %zu lines name a metric the stream "
+			 "lacks", path, unknown);
+}
+
 /* ------------------------------------------------------------ evaluation */
 
 static int cmp_double(const void *a, const void *b)
@@ -541,65 +603,68 @@ static void eval_nab(struct out *u, const struct shd_nab_labels *lab)
 			 u->o->eval);
 }
 
-/* The breach part of --eval: per metric with a limit. */
-static void eval_breach(struct out *u, const struct opts *o)
+/* The breach part of --eval: per metric, series with a limit. */
+static void eval_breach(struct out *u)
 {
-	size_t M = shd_drift_nmetric(u->d);
-	int64_t step = 0;
-	const char *iv = NULL;
+	size_t M = shd_drift_nmetric(u->d), maxn = 1;
+	double *lead, *cur;
+	uint8_t *det;
 
-	(void)iv;
+	for (size_t k = 0; k < u->ntl; k++)
+		maxn = u->tl[k].n > maxn ? u->tl[k].n : maxn;
+	cur = malloc(maxn * sizeof(*cur));
+	det = malloc(maxn);
 	for (size_t m = 0; m < M; m++) {
 		const char *name = shd_drift_metric_name(u->d, m);
-		struct shd_drift_metric set = o->set.def;
 		struct shd_breach_eval tot = { 0 };
-		double days = 0, *lead = NULL, *cur = NULL;
-		size_t nlead = 0;
+		double days = 0;
+		size_t nlead = 0, nser = 0, total = 0;
 
-		for (size_t i = 0; i < o->set.n; i++)
-			if (!strcmp(o->set.name[i], name))
-				set = o->set.met[i];
-		if (isnan(set.limit))
-			continue;
+		for (size_t k = 0; k < u->ntl; k++)
+			total += u->tl[k].n;
+		lead = malloc((total + 1) * sizeof(*lead));
+		if (!lead || !cur || !det)
+			cli_die(EXIT_SYSTEM, "out of memory");
 		for (size_t k = 0; k < u->ntl; k++) {
 			const struct timeline *tl = &u->tl[k];
+			double limit = shd_drift_limit(u->d, tl->res, m);
 			struct shd_breach_eval e;
-			double *nl = realloc(lead, (nlead + tl->n + 1) *
-					     sizeof(*lead));
-			double *nc = realloc(cur, (tl->n + 1) * sizeof(*cur));
+			int64_t step;
 
-			if (nl)
-				lead = nl;
-			if (nc)
-				cur = nc;
-			if (!nl || !nc)
-				cli_die(EXIT_SYSTEM, "out of memory");
-			for (size_t i = 0; i < tl->n; i++)
+			if (isnan(limit) || tl->n < 2)
+				continue;
+			nser++;
+			for (size_t i = 0; i < tl->n; i++) {
 				cur[i] = tl->cur[i * M + m];
-			if (tl->n > 1) {
-				step = tl->t[1] - tl->t[0];
-				days += (double)(tl->t[tl->n - 1] - tl->t[0]) /
-					86400000.0;
+				det[i] = tl->detm[i * M + m];
 			}
-			shd_breach_eval(tl->t, cur, tl->det, tl->n, set.limit,
-					o->dopt.hold ? (int64_t)o->dopt.hold *
-					step : 3600000, &e, lead + nlead);
+			step = tl->t[1] - tl->t[0];
+			days += (double)(tl->t[tl->n - 1] - tl->t[0]) /
+				86400000.0;
+			/* an alert counts for breaches within the horizon */
+			shd_breach_eval(tl->t, cur, det, tl->n, limit,
+					(int64_t)u->horizon * step, &e,
+					lead + nlead);
 			nlead += e.nlead;
 			tot.breaches += e.breaches;
 			tot.ahead += e.ahead;
 			tot.alerts += e.alerts;
 			tot.false_alerts += e.false_alerts;
 		}
-		printf("breaches of %s >= %g: %zu, alerted ahead %zu (%.1f%%), "
-		       "median lead %.0f s; alerts %zu, false %zu (%.3f per "
-		       "resource-day)\n", name, set.limit, tot.breaches,
-		       tot.ahead, tot.breaches ? 100.0 * (double)tot.ahead /
-		       (double)tot.breaches : 0.0, median(lead, nlead) / 1000,
-		       tot.alerts, tot.false_alerts, days > 0 ?
-		       (double)tot.false_alerts / days : 0.0);
+		if (nser)
+			printf("%s: %zu series with a limit, %zu breaches, "
+			       "alerted ahead %zu (%.1f%%), median lead %.0f "
+			       "s; %zu alerts, %zu false (%.3f per "
+			       "resource-day)\n", name, nser, tot.breaches,
+			       tot.ahead, tot.breaches ? 100.0 *
+			       (double)tot.ahead / (double)tot.breaches : 0.0,
+			       median(lead, nlead) / 1000, tot.alerts,
+			       tot.false_alerts, days > 0 ?
+			       (double)tot.false_alerts / days : 0.0);
 		free(lead);
-		free(cur);
 	}
+	free(cur);
+	free(det);
 }
 
 /* ------------------------------------------------------------ main */
@@ -635,7 +700,7 @@ int main(int argc, char **argv)
 			.threshold = SHD_DRIFT_THRESHOLD,
 			.surprise = SHD_DRIFT_SURPRISE,
 		},
-		.dopt = { .hold = 12, .persist = 6, .short_w = 3, .memory = 2016,
+		.dopt = { .hold = SIZE_MAX, .persist = 6, .short_w = 3, .memory = 2016,
 			  .warmup = 288 },
 		.p_min = NAN,
 		.event_window = 3600000,
@@ -685,6 +750,7 @@ int main(int argc, char **argv)
 				   offsetof(struct shd_drift_metric, limit),
 				   -INFINITY, 0, 1);
 			break;
+		case OPT_LIMITS: o.limits = optarg; break;
 		case OPT_BOUND:
 			if (!strcmp(optarg, "pred"))
 				o.dopt.bound_hi = 0;
@@ -785,6 +851,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	u.idict = shd_reader_dict(r);
+	{
+		const char *hz = shd_schema_meta(shd_reader_schema(r),
+						 "horizon");
+		long long h = hz ? strtoll(hz, NULL, 10) : 0;
+
+		u.horizon = h > 0 && h < 100000 ? (size_t)h : 12;
+	}
+	if (o.dopt.hold == SIZE_MAX)
+		o.dopt.hold = u.horizon;
 	u.d = shd_drift_new(shd_reader_schema(r), u.idict, o.set.name,
 			    o.set.met, o.set.n, &o.set.def, &o.dopt, err,
 			    sizeof(err));
@@ -808,6 +883,8 @@ int main(int argc, char **argv)
 	shd_drift_event_window(u.d, o.event_window);
 	if (o.events)
 		read_events(u.d, o.events);
+	if (o.limits)
+		read_limits(u.d, o.limits);
 	if (have_filter) {
 		if (shd_filter_prime(&filter, u.d) < 0)
 			cli_die(EXIT_SYSTEM, "out of memory");
@@ -922,7 +999,7 @@ int main(int argc, char **argv)
 	}
 	if (o.eval) {
 		eval_nab(&u, &labels);
-		eval_breach(&u, &o);
+		eval_breach(&u);
 	}
 	if (!o.quiet && !o.eval)
 		fprintf(stderr, "%s: %llu origins scored, %llu alerts kept, "
@@ -937,6 +1014,7 @@ out:
 	for (size_t k = 0; k < u.ntl; k++) {
 		free(u.tl[k].t);
 		free(u.tl[k].det);
+		free(u.tl[k].detm);
 		free(u.tl[k].cur);
 	}
 	free(u.tl);

@@ -45,6 +45,8 @@ struct sstate {
 	size_t run;		/* candidates in a row up to last_cand */
 	int64_t hold_until;
 	int hold_sev;
+	double limit;		/* NaN: the metric's */
+	int has_limit;
 	/* surprise: the last raw values (log) and the running mean and
 	 * variance of their short mean */
 	float sraw[SHD_DRIFT_SHORT_MAX];
@@ -389,6 +391,32 @@ int shd_drift_prior(struct shd_drift *d, const char *res, size_t m,
 	return 0;
 }
 
+int shd_drift_series_limit(struct shd_drift *d, const char *res, size_t m,
+			   double limit)
+{
+	uint32_t id;
+	struct sstate *ss;
+
+	if (m >= d->M)
+		return SHD_EINVAL;
+	if (shd_dict_intern(d->dict, res, strlen(res), &id) < 0)
+		return SHD_ENOMEM;
+	ss = state(d, id, m);
+	if (!ss)
+		return SHD_ENOMEM;
+	ss->limit = limit;
+	ss->has_limit = 1;
+	return 0;
+}
+
+double shd_drift_limit(const struct shd_drift *d, uint32_t res, size_t m)
+{
+	const struct sstate *ss = res < d->nres_cap && m < d->M ?
+				  &d->st[(size_t)res * d->M + m] : NULL;
+
+	return ss && ss->has_limit ? ss->limit : d->mc[m].set.limit;
+}
+
 int shd_drift_counts(const struct shd_drift *d, uint32_t res, size_t m,
 		     double *days, double day[24], double *weeks,
 		     double week[168])
@@ -481,6 +509,7 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 	size_t H = d->gH, top = 0;
 	int64_t o = d->gorigin, step = d->step_ms;
 	double cur = gval(d, m, G_CUR)[0], norm, best = -INFINITY, ppred = NAN;
+	double limit;
 	double refs[64], vals[64];
 	size_t np, sur_h = 0;
 	int rc = 0;
@@ -542,14 +571,15 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 	}
 
 	/* breach of the limit within the horizon */
-	if (!isnan(set->limit)) {
-		if (cur >= set->limit) {
+	limit = ss->has_limit ? ss->limit : set->limit;
+	if (!isnan(limit)) {
+		if (cur >= limit) {
 			a.breach_in = 0;
 		} else {
 			for (size_t h = 0; h < H; h++) {
 				double v = d->o.bound_hi ? hi[h] : pred[h];
 
-				if (d->gset[h] && v >= set->limit) {
+				if (d->gset[h] && v >= limit) {
 					a.breach_in = (double)(h + 1) *
 						      (double)step / 1000;
 					break;

@@ -145,6 +145,15 @@ int shd_drift_event(struct shd_drift *d, int64_t t, const char *res);
 void shd_drift_event_window(struct shd_drift *d, int64_t window);
 
 /*
+ * The limit of series (RES, metric M), instead of the metric's (from a
+ * configuration or a file of limits). Before the first frame.
+ */
+int shd_drift_series_limit(struct shd_drift *d, const char *res, size_t m,
+			   double limit);
+/* The limit in force for series (RES id, M); NaN when none. */
+double shd_drift_limit(const struct shd_drift *d, uint32_t res, size_t m);
+
+/*
  * A judge for candidates: called once per candidate when its features are
  * known, before it is handed to the alert function; sets a->kept = 0 and
  * a->reason to suppress it.
