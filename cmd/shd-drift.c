@@ -48,7 +48,7 @@ static void usage(FILE *fp, int status)
 "                         for N steps (default: the horizon; 0: never)\n"
 "Filtering:\n"
 "      --learn FILTER     learn the anomaly filter from a replay of history\n"
-"                         (shd-predict --rolling) and write FILTER\n"
+"                         (rolling forecasts of shd-predict), write FILTER\n"
 "      --filter FILTER    suppress the alerts FILTER finds transient\n"
 "      --p-min P          suppress below P(sustained) = P (default: the\n"
 "                         filter's, chosen by --learn to keep 95%% of the\n"
