@@ -158,6 +158,12 @@ bench: all
 bench-forecast: all
 	sh scripts/bench-forecast
 
+# drift alerts of shd-drift on ../shared/data: NAB scores, held-out filter,
+# Bitbrains lead time (~1.5 min)
+.PHONY: bench-drift
+bench-drift: all
+	sh scripts/bench-drift
+
 bench-train: all
 	sh scripts/bench-train
 

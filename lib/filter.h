@@ -49,7 +49,7 @@ int shd_filter_add(struct shd_filter *f, const struct shd_alert *a);
 
 /*
  * Fits the regression on the examples with ridge LAMBDA and sets p_min to
- * P_MIN. Returns 0; SHD_EINVAL with the reason in ERR when there is
+ * P_MIN (NaN: SHD_FILTER_P_MIN). Returns 0; SHD_EINVAL with the reason in ERR when there is
  * nothing to learn from (no examples, or one class only); SHD_ENUMERIC;
  * SHD_ENOMEM.
  */
