@@ -438,99 +438,115 @@ static void judge(void *ctx, struct shd_alert *a, const char *resource)
 
 /* ------------------------------------------------------------ events */
 
-static void read_events(struct shd_drift *d, const char *path)
+/*
+ * Calls FN for each line of the small text file PATH (WHAT names it in
+ * messages) without its end of line, leaving out blank lines and '#'
+ * comments; dies naming the file (and line) when it cannot be read.
+ */
+static void each_line(const char *path, const char *what,
+		      void (*fn)(void *ctx, char *line, size_t lineno),
+		      void *ctx)
 {
 	FILE *fp = fopen(path, "r");
 	char line[4096];
-	size_t lineno = 0, n = 0;
+	size_t lineno = 0;
 
 	if (!fp)
-		cli_die(EXIT_SYSTEM, "cannot open events file '%s':", path);
+		cli_die(EXIT_SYSTEM, "cannot open %s file '%s':", what, path);
 	while (fgets(line, sizeof(line), fp)) {
-		char *comma, *res = NULL, *end;
-		int64_t t;
+		char *end = line + strcspn(line, "\r\n");
 
 		lineno++;
-		end = line + strcspn(line, "\r\n");
 		if (!*end && !feof(fp))
 			cli_die(EXIT_BADINPUT, "%s:%zu: line too long", path,
 				lineno);
 		*end = '\0';
-		if (!line[strspn(line, " \t")] || line[0] == '#')
-			continue;
-		comma = strchr(line, ',');
-		if (comma) {
-			*comma = '\0';
-			res = comma + 1;
-			if ((end = strchr(res, ',')))
-				*end = '\0';	/* a description follows */
-		}
-		if (shd_time_parse(line, strlen(line), &t) < 0) {
-			if (lineno == 1 && n == 0)
-				continue;	/* a header line */
-			cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a time",
-				path, lineno, line);
-		}
-		if (shd_drift_event(d, t, res) < 0)
-			cli_die(EXIT_SYSTEM, "out of memory");
-		n++;
+		if (line[strspn(line, " \t")] && line[0] != '#')
+			fn(ctx, line, lineno);
 	}
 	if (ferror(fp))
-		cli_die(EXIT_SYSTEM, "cannot read events file '%s':", path);
+		cli_die(EXIT_SYSTEM, "cannot read %s file '%s':", what, path);
 	fclose(fp);
 }
 
-/* Reads lines 'RESOURCE,METRIC,LIMIT' ('#' comments; a header line). */
+struct lines {
+	struct shd_drift *d;
+	const char *path;
+	size_t n;		/* lines taken */
+	size_t unknown;		/* limits of metrics the stream lacks */
+};
+
+/* An event line: 'TIME[,RESOURCE[,what]]' (a header line allowed). */
+static void event_line(void *ctx, char *line, size_t lineno)
+{
+	struct lines *l = ctx;
+	char *comma = strchr(line, ','), *res = NULL, *end;
+	int64_t t;
+
+	if (comma) {
+		*comma = '\0';
+		res = comma + 1;
+		if ((end = strchr(res, ',')))
+			*end = '\0';	/* a description follows */
+	}
+	if (shd_time_parse(line, strlen(line), &t) < 0) {
+		if (lineno == 1)
+			return;		/* a header line */
+		cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a time", l->path,
+			lineno, line);
+	}
+	if (shd_drift_event(l->d, t, res) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	l->n++;
+}
+
+/* A limit line: 'RESOURCE,METRIC,LIMIT' (a header line allowed). */
+static void limit_line(void *ctx, char *line, size_t lineno)
+{
+	struct lines *l = ctx;
+	char *f[3], *save = NULL;
+	size_t k = 0, m = 0;
+	double v;
+
+	for (char *t = strtok_r(line, ",", &save); t && k < 3;
+	     t = strtok_r(NULL, ",", &save))
+		f[k++] = t;
+	if (k != 3)
+		cli_die(EXIT_BADINPUT, "%s:%zu: expected RESOURCE,METRIC,LIMIT",
+			l->path, lineno);
+	if (shd_parse_double(f[2], strlen(f[2]), &v) < 0 || isnan(v)) {
+		if (lineno == 1)
+			return;		/* a header line */
+		cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a number", l->path,
+			lineno, f[2]);
+	}
+	while (m < shd_drift_nmetric(l->d) &&
+	       strcmp(shd_drift_metric_name(l->d, m), f[1]))
+		m++;
+	if (m == shd_drift_nmetric(l->d)) {
+		l->unknown++;
+		return;
+	}
+	if (shd_drift_series_limit(l->d, f[0], m, v) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	l->n++;
+}
+
+static void read_events(struct shd_drift *d, const char *path)
+{
+	struct lines l = { .d = d, .path = path };
+
+	each_line(path, "events", event_line, &l);
+}
+
 static void read_limits(struct shd_drift *d, const char *path)
 {
-	FILE *fp = fopen(path, "r");
-	char line[4096];
-	size_t lineno = 0, unknown = 0;
+	struct lines l = { .d = d, .path = path };
 
-	if (!fp)
-		cli_die(EXIT_SYSTEM, "cannot open limits file '%s':", path);
-	while (fgets(line, sizeof(line), fp)) {
-		char *f[3], *save = NULL, *end;
-		size_t k = 0, m = 0;
-		double v;
-
-		lineno++;
-		end = line + strcspn(line, "\r\n");
-		if (!*end && !feof(fp))
-			cli_die(EXIT_BADINPUT, "%s:%zu: line too long", path,
-				lineno);
-		*end = '\0';
-		if (!line[strspn(line, " \t")] || line[0] == '#')
-			continue;
-		for (char *t = strtok_r(line, ",", &save); t && k < 3;
-		     t = strtok_r(NULL, ",", &save))
-			f[k++] = t;
-		if (k != 3)
-			cli_die(EXIT_BADINPUT, "%s:%zu: expected "
-				"RESOURCE,METRIC,LIMIT", path, lineno);
-		if (shd_parse_double(f[2], strlen(f[2]), &v) < 0 ||
-		    isnan(v)) {
-			if (lineno == 1)
-				continue;	/* a header line */
-			cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a number",
-				path, lineno, f[2]);
-		}
-		while (m < shd_drift_nmetric(d) &&
-		       strcmp(shd_drift_metric_name(d, m), f[1]))
-			m++;
-		if (m == shd_drift_nmetric(d)) {
-			unknown++;
-			continue;
-		}
-		if (shd_drift_series_limit(d, f[0], m, v) < 0)
-			cli_die(EXIT_SYSTEM, "out of memory");
-	}
-	if (ferror(fp))
-		cli_die(EXIT_SYSTEM, "cannot read limits file '%s':", path);
-	fclose(fp);
-	if (unknown)
+	each_line(path, "limits", limit_line, &l);
+	if (l.unknown)
 		cli_warn("warning: %s: %zu lines name a metric the stream "
-			 "lacks", path, unknown);
+			 "lacks", path, l.unknown);
 }
 
 /* ------------------------------------------------------------ evaluation */
