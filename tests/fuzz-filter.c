@@ -12,47 +12,21 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#define FUZZFILE_NAME "filter"
+#include "fuzzfile.h"
 #include "filter.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char tmp_path[] = "/tmp/shd-fuzz-filter-XXXXXX";
-static int tmp_fd = -1;
-
-static void tmp_remove(void)
-{
-	if (tmp_fd >= 0) {
-		close(tmp_fd);
-		unlink(tmp_path);
-	}
-}
-
-/* Makes the temporary file hold exactly DATA (SIZE bytes). */
-static void tmp_write(const uint8_t *data, size_t size)
-{
-	if (tmp_fd < 0) {
-		tmp_fd = mkstemp(tmp_path);
-		if (tmp_fd < 0) {
-			perror("mkstemp");
-			abort();
-		}
-		atexit(tmp_remove);
-	}
-	if (ftruncate(tmp_fd, 0) != 0 ||
-	    (size && pwrite(tmp_fd, data, size, 0) != (ssize_t)size)) {
-		perror(tmp_path);
-		abort();
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct shd_filter f;
+	const char *path;
 	char err[512] = "";
 	char *s;
 
-	tmp_write(data, size);
-	if (shd_filter_load(&f, tmp_path, err, sizeof(err)) != 0) {
+	path = fuzzfile_write(data, size);
+	if (shd_filter_load(&f, path, err, sizeof(err)) != 0) {
 		if (err[0] == '\0')
 			abort();	/* a failure always says why */
 		return 0;

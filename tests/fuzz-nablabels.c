@@ -13,49 +13,23 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#define FUZZFILE_NAME "nablabels"
+#include "fuzzfile.h"
 #include "nab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char tmp_path[] = "/tmp/shd-fuzz-nablabels-XXXXXX";
-static int tmp_fd = -1;
-
-static void tmp_remove(void)
-{
-	if (tmp_fd >= 0) {
-		close(tmp_fd);
-		unlink(tmp_path);
-	}
-}
-
-/* Makes the temporary file hold exactly DATA (SIZE bytes). */
-static void tmp_write(const uint8_t *data, size_t size)
-{
-	if (tmp_fd < 0) {
-		tmp_fd = mkstemp(tmp_path);
-		if (tmp_fd < 0) {
-			perror("mkstemp");
-			abort();
-		}
-		atexit(tmp_remove);
-	}
-	if (ftruncate(tmp_fd, 0) != 0 ||
-	    (size && pwrite(tmp_fd, data, size, 0) != (ssize_t)size)) {
-		perror(tmp_path);
-		abort();
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct shd_nab_labels l;
 	const struct shd_nab_window *w;
+	const char *path;
 	char err[512] = "";
 	size_t nw;
 
 	shd_nab_labels_init(&l);
-	tmp_write(data, size);
-	if (shd_nab_labels_load(&l, tmp_path, err, sizeof(err)) != 0) {
+	path = fuzzfile_write(data, size);
+	if (shd_nab_labels_load(&l, path, err, sizeof(err)) != 0) {
 		if (err[0] == '\0' || l.nfile != 0)
 			abort();	/* says why, leaves L empty */
 		return 0;
