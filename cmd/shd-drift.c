@@ -34,9 +34,9 @@ static void usage(FILE *fp, int status)
 "      --w-conf W         weight of 1 - confidence (default 1)\n"
 "      --threshold T      alert when the score reaches T (default 4)\n"
 "      --surprise S       alert when the error of the forecast made for now\n"
-"                         is S standard deviations above its usual\n"
-"                         (default 3)\n"
-"      --short N          origins whose errors are averaged (default 3)\n"
+"                         is as bad as only 10^-S of the series' past\n"
+"                         errors (default 2.7)\n"
+"      --short N          origins whose errors are averaged (default 2)\n"
 "      --memory N         origins that say what is usual (default 2016)\n"
 "      --warmup N         origins before surprise counts (default 288)\n"
 "      --capacity M=C     measure |pred - cur| in tenths of capacity C\n"
@@ -715,7 +715,7 @@ int main(int argc, char **argv)
 			.threshold = SHD_DRIFT_THRESHOLD,
 			.surprise = SHD_DRIFT_SURPRISE,
 		},
-		.dopt = { .hold = SIZE_MAX, .persist = 6, .short_w = 3, .memory = 2016,
+		.dopt = { .hold = SIZE_MAX, .persist = 6, .short_w = 2, .memory = 2016,
 			  .warmup = 288 },
 		.p_min = NAN,
 		.event_window = 3600000,

@@ -16,7 +16,10 @@
  *             conf = 1 / (1 + halfwidth / scale), see shd-predict(1));
  *   surprise  looking back: |cur - pred| / halfwidth of the forecast made
  *             one step earlier for this very time (1: at the edge of the
- *             nominal interval), when the stream has that origin.
+ *             nominal interval), when the stream has that origin; its log
+ *             averaged over `short_w` origins, scored against the
+ *             series' own history of it: -log10 of the share of past
+ *             origins at least as bad (drift.c, surprise()).
  *
  * An origin is a candidate alert when ahead >= threshold, surprise >=
  * the surprise threshold, or the forecast crosses a limit within the
@@ -56,14 +59,14 @@ struct shd_drift_metric {
 	double limit;		/* NaN: no limit, never critical */
 	double w_diff, w_conf;	/* weights of the ahead score */
 	double threshold;	/* of the ahead score */
-	double surprise;	/* threshold of surprise, in half-widths */
+	double surprise;	/* threshold of surprise: -log10 of a share */
 };
 
 /* Defaults, measured on NAB and Bitbrains (see shd-drift(1)). */
 #define SHD_DRIFT_W_DIFF 1.0
 #define SHD_DRIFT_W_CONF 1.0
 #define SHD_DRIFT_THRESHOLD 4.0
-#define SHD_DRIFT_SURPRISE 3.0
+#define SHD_DRIFT_SURPRISE 2.7
 
 #define SHD_DRIFT_SHORT_MAX 32
 
