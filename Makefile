@@ -21,7 +21,7 @@ MANDIR = $(PREFIX)/share/man
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS = libarchive libzstd jansson libxxhash lapacke openblas
+PKGS = libarchive libzstd jansson libxxhash lapacke openblas libcrypto
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wvla -Wno-format-nonliteral

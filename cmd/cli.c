@@ -146,3 +146,24 @@ int cli_progress_wanted(int quiet)
 {
 	return !quiet && isatty(STDERR_FILENO);
 }
+
+const char *cli_state_dir(const char *dir)
+{
+	static char buf[4096];
+	const char *e;
+
+	if (dir && *dir)
+		return dir;
+	if ((e = getenv("SHD_STATE")) && *e)
+		return e;
+	if ((e = getenv("XDG_STATE_HOME")) && *e) {
+		snprintf(buf, sizeof(buf), "%s/shd", e);
+		return buf;
+	}
+	if ((e = getenv("HOME")) && *e) {
+		snprintf(buf, sizeof(buf), "%s/.local/state/shd", e);
+		return buf;
+	}
+	cli_die(EXIT_USAGE, "no state directory: give --state DIR or set "
+		"SHD_STATE");
+}

@@ -65,4 +65,11 @@ double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
 /* Is stderr a terminal that wants progress? */
 int cli_progress_wanted(int quiet);
 
+/*
+ * shd-apply's state directory: DIR when given, else $SHD_STATE, else
+ * $XDG_STATE_HOME/shd, else $HOME/.local/state/shd; dies (2) when none
+ * can be found. The string is static or DIR itself.
+ */
+const char *cli_state_dir(const char *dir);
+
 #endif

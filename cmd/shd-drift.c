@@ -202,7 +202,8 @@ struct out {
 };
 
 enum { A_TIME, A_RES, A_METRIC, A_SCORE, A_SEV, A_PRED, A_CUR, A_CONF,
-       A_BREACH, A_STEP, A_AHEAD, A_SURPRISE, A_KEPT, A_REASON, A_NCOL };
+       A_BREACH, A_STEP, A_AHEAD, A_SURPRISE, A_KEPT, A_REASON, A_PEAK,
+       A_PEAK_HI, A_NCOL };
 
 static int alert_schema(struct shd_schema *s, const struct shd_schema *in,
 			const char *input)
@@ -224,10 +225,27 @@ static int alert_schema(struct shd_schema *s, const struct shd_schema *in,
 	rc |= shd_schema_add(s, "surprise", SHD_F64, "", "score");
 	rc |= shd_schema_add(s, "kept", SHD_U8, "", "kept");
 	rc |= shd_schema_add(s, "reason", SHD_KEY, "", "reason");
+	rc |= shd_schema_add(s, "peak", SHD_F64, "", "forecast");
+	rc |= shd_schema_add(s, "peak_hi", SHD_F64, "", "hi");
 	rc |= shd_schema_set_meta(s, "producer", "shd-drift " SHD_VERSION);
 	rc |= shd_schema_set_meta(s, "source", input);
 	if (iv)
 		rc |= shd_schema_set_meta(s, "interval_ms", iv);
+	if ((iv = shd_schema_meta(in, "horizon")))
+		rc |= shd_schema_set_meta(s, "horizon", iv);
+	/* the metrics' units, for shd-plan: "unit.cpu" = "%" */
+	for (size_t j = 0; j < in->ncols; j++) {
+		const char *nm = in->cols[j].name;
+		size_t l = strlen(nm);
+		char key[300];
+
+		if (l > 5 && l < 250 && strcmp(nm + l - 5, ".pred") == 0 &&
+		    in->cols[j].unit[0]) {
+			snprintf(key, sizeof(key), "unit.%.*s", (int)(l - 5),
+				 nm);
+			rc |= shd_schema_set_meta(s, key, in->cols[j].unit);
+		}
+	}
 	return rc;
 }
 
@@ -246,7 +264,7 @@ static int write_json(struct out *u, const struct shd_alert *a)
 	shd_time_format(a->time, t, sizeof(t));
 #define NUM(v) (isfinite(v) ? json_real(v) : json_null())
 	j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:I, "
-		      "s:o, s:o, s:b, s:s}",
+		      "s:o, s:o, s:b, s:s, s:o, s:o}",
 		      "time", t,
 		      "resource", shd_dict_str(u->idict, a->res, NULL),
 		      "metric", shd_drift_metric_name(u->d, a->metric),
@@ -256,7 +274,8 @@ static int write_json(struct out *u, const struct shd_alert *a)
 		      "conf", NUM(a->conf), "breach_in", NUM(a->breach_in),
 		      "step", (json_int_t)a->step,
 		      "ahead", NUM(a->ahead), "surprise", NUM(a->surprise),
-		      "kept", a->kept, "reason", a->reason);
+		      "kept", a->kept, "reason", a->reason,
+		      "peak", NUM(a->peak), "peak_hi", NUM(a->peak_hi));
 #undef NUM
 	if (!j)
 		return SHD_ENOMEM;
@@ -297,6 +316,8 @@ static int write_row(struct out *u, const struct shd_alert *a)
 	SHD_F64COL(f, A_AHEAD)[i] = a->ahead;
 	SHD_F64COL(f, A_SURPRISE)[i] = a->surprise;
 	SHD_U8COL(f, A_KEPT)[i] = (uint8_t)a->kept;
+	SHD_F64COL(f, A_PEAK)[i] = a->peak;
+	SHD_F64COL(f, A_PEAK_HI)[i] = a->peak_hi;
 	f->nrows++;
 	if (f->nrows >= 4096) {
 		rc = shd_writer_write(u->w, f);

@@ -556,6 +556,7 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 	a.cur = cur;
 	a.breach_in = NAN;
 	a.pred = a.conf = NAN;
+	a.peak = a.peak_hi = NAN;
 	a.kept = 1;
 	a.reason = "";
 	a.label = -1;
@@ -566,6 +567,10 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 
 		if (!d->gset[h] || isnan(pred[h]))
 			continue;
+		a.peak = isnan(a.peak) ? pred[h] : fmax(a.peak, pred[h]);
+		if (!isnan(hi[h]))
+			a.peak_hi = isnan(a.peak_hi) ? hi[h]
+						     : fmax(a.peak_hi, hi[h]);
 		s = (1 - (isnan(conf[h]) ? 0 : conf[h])) * set->w_conf;
 		if (norm > 0 && !isnan(cur))
 			s += fabs(pred[h] - cur) / norm * set->w_diff;

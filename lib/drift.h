@@ -107,6 +107,7 @@ struct shd_alert {
 	int candidate;		/* over a threshold, or a breach */
 	size_t step;		/* the step of the ahead score */
 	double pred, cur, conf;	/* at that step */
+	double peak, peak_hi;	/* the largest pred and hi of the horizon */
 	double breach_in;	/* seconds; NaN when no breach */
 	int kept;		/* 0: suppressed (reason says why) */
 	const char *reason;	/* "" when kept */
