@@ -371,23 +371,60 @@ static json_t *action_json(const struct shd_action *a, const char *exec)
 	return o;
 }
 
-/* The canonical text of J: what ids and signatures are made of. */
-static char *canonical(json_t *j)
+/*
+ * What ids and signatures are made of: the actions as the program holds
+ * them (numbers as doubles, times in ms), dumped compact with sorted keys,
+ * so that a plan reformatted by another tool (jq) keeps its id and
+ * signature, and any change of what it does changes both.
+ */
+static json_t *core(const struct shd_action *v, size_t n)
 {
-	return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
-			  JSON_REAL_PRECISION(17));
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		json_t *o = json_pack("{s:s, s:i, s:f, s:f, s:o, s:s, s:i, "
+				      "s:I, s:i, s:s}",
+				      "resource", v[i].resource,
+				      "knob", v[i].knob,
+				      "from", v[i].from, "to", v[i].to,
+				      "wanted", isfinite(v[i].wanted)
+				      ? json_real(v[i].wanted) : json_null(),
+				      "metric", v[i].metric,
+				      "severity", v[i].severity,
+				      "time", (json_int_t)v[i].time,
+				      "guard", (int)v[i].guards,
+				      "reason", v[i].reason);
+
+		if (!o || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
 }
 
-/* The id of a plan from its "actions", "held" and config digest. */
-static int plan_id(json_t *actions, json_t *held, const char *sha,
-		   char id[17])
+/* The canonical text of P: with CREATED for signatures, without for ids. */
+static char *canonical(const struct shd_plan *p, int created)
 {
-	json_t *j = json_pack("{s:O, s:O, s:s}", "actions", actions, "held",
-			      held, "config", sha);
-	char *s = j ? canonical(j) : NULL;
-	char hex[65];
+	json_t *j = json_pack("{s:o, s:o, s:s}", "actions",
+			      core(p->act, p->nact), "held",
+			      core(p->held, p->nheld), "config",
+			      p->config_sha256);
+	char *s;
 
+	if (j && created)
+		json_object_set_new(j, "created", json_integer(p->created));
+	s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS |
+			   JSON_REAL_PRECISION(17)) : NULL;
 	json_decref(j);
+	return s;
+}
+
+/* The id: the first 16 hex digits of the canonical text's SHA-256. */
+static int plan_id(const struct shd_plan *p, char id[17])
+{
+	char *s = canonical(p, 0), hex[65];
+
 	if (!s)
 		return SHD_ENOMEM;
 	shd_sha256_hex(s, strlen(s), hex);
@@ -395,6 +432,20 @@ static int plan_id(json_t *actions, json_t *held, const char *sha,
 	memcpy(id, hex, 16);
 	id[16] = 0;
 	return 0;
+}
+
+/* The signature: HMAC-SHA256 of the canonical text with "created". */
+static int sign(const struct shd_plan *p, const unsigned char *key,
+		size_t klen, char hex[65])
+{
+	char *s = canonical(p, 1);
+	int rc;
+
+	if (!s)
+		return SHD_ENOMEM;
+	rc = shd_hmac_hex(key, klen, s, strlen(s), hex);
+	free(s);
+	return rc;
 }
 
 static json_t *actions_json(const struct shd_action *v, size_t n,
@@ -416,25 +467,6 @@ static json_t *actions_json(const struct shd_action *v, size_t n,
 	return a;
 }
 
-static int sign(json_t *plan, const unsigned char *key, size_t klen,
-		char hex[65])
-{
-	json_t *copy = json_copy(plan);
-	char *s;
-	int rc;
-
-	if (!copy)
-		return SHD_ENOMEM;
-	json_object_del(copy, "signature");
-	s = canonical(copy);
-	json_decref(copy);
-	if (!s)
-		return SHD_ENOMEM;
-	rc = shd_hmac_hex(key, klen, s, strlen(s), hex);
-	free(s);
-	return rc;
-}
-
 json_t *shd_plan_json(const struct shd_plan *p, const struct shd_config *c,
 		      const unsigned char *key, size_t klen)
 {
@@ -450,7 +482,7 @@ json_t *shd_plan_json(const struct shd_plan *p, const struct shd_config *c,
 				      "resource", p->ign[i].resource,
 				      "metric", p->ign[i].metric,
 				      "why", p->ign[i].why));
-	if (plan_id(acts, held, p->config_sha256, id))
+	if (plan_id(p, id))
 		goto fail;
 	shd_time_format(p->created, t, sizeof(t));
 	j = json_pack("{s:i, s:s, s:s, s:{s:s}, s:O, s:O, s:O}",
@@ -458,7 +490,7 @@ json_t *shd_plan_json(const struct shd_plan *p, const struct shd_config *c,
 		      "config", "sha256", p->config_sha256,
 		      "actions", acts, "held", held, "ignored", ign);
 	if (j && key) {
-		if (sign(j, key, klen, hex) ||
+		if (sign(p, key, klen, hex) ||
 		    json_object_set_new(j, "signature", json_pack(
 					"{s:s, s:s}", "alg", "hmac-sha256",
 					"value", hex)) < 0) {
@@ -598,7 +630,7 @@ static int read_plan(struct shd_plan *p, json_t *j, struct rd *r,
 	memcpy(p->config_sha256, sha, 65);
 	if (shd_time_parse(created, strlen(created), &p->created) != 0)
 		return bad(r, "$.created", "not a time");
-	if ((rc = plan_id(acts, held, sha, want)))
+	if ((rc = plan_id(p, want)))
 		return rc;
 	if (strcmp(id, want) != 0)
 		return bad(r, "$.id", "%s does not match the plan's content "
@@ -613,7 +645,7 @@ static int read_plan(struct shd_plan *p, json_t *j, struct rd *r,
 			return bad(r, "$.signature", "not an hmac-sha256 "
 				   "signature");
 		if (key) {
-			if ((rc = sign(j, key, klen, hex)))
+			if ((rc = sign(p, key, klen, hex)))
 				return rc;
 			if (!shd_digest_equal(hex, val))
 				return bad(r, "$.signature", "does not match: "

@@ -24,7 +24,7 @@ shd-predict -q -m "$T/m.model" --rolling --method ar "$T/all.shd" \
 expect_status 1 shd-drift -q "$T/fc.shd" -o "$T/a.shd"
 [ ! -s "$T/out" ] || fail "-o: wrote to stdout"
 want=time,resource,metric,score,severity,pred,cur,conf,breach_in,step
-want=$want,ahead,surprise,kept,reason
+want=$want,ahead,surprise,kept,reason,peak,peak_hi
 [ "$(shd-cat "$T/a.shd" | head -n 1)" = "$want" ] ||
 	fail "columns: $(shd-cat "$T/a.shd" | head -n 1)"
 shd-cat -H "$T/a.shd" >"$T/a.csv"
