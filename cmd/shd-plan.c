@@ -223,7 +223,8 @@ static int by_res_time(const void *x, const void *y)
  */
 static void gather(struct obsv *o, struct arow *v, size_t n, int64_t window)
 {
-	qsort(v, n, sizeof(*v), by_res_time);
+	if (n)
+		qsort(v, n, sizeof(*v), by_res_time);
 	for (size_t g = 0, e; g < n; g = e) {
 		size_t first = o->n;
 		int64_t newest;

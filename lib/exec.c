@@ -275,7 +275,7 @@ static int check_value(int type, int knob, double v, char *err, size_t n)
 {
 	char buf[32];
 
-	shd_exec_number(knob, v, buf);
+	shd_format_double(v, buf);
 	/* inf is a cgroup's "max"; nothing else can say unlimited */
 	if (isnan(v) || v < 0 || (isinf(v) && type != SHD_EXEC_CGROUP))
 		return shd_exec_fail(err, n, SHD_EINVAL, "bad %s value %s",
@@ -299,7 +299,8 @@ int shd_exec_apply(const struct shd_resource_conf *r,
 	if (err && n)
 		err[0] = '\0';
 	if (!r || !c)
-		return shd_exec_fail(err, n, SHD_EINVAL, "no change");
+		return shd_exec_fail(err, n, SHD_EINVAL, !r ? "no such resource"
+				     " in the configuration" : "no change");
 	if ((rc = check_name("resource", c->resource, err, n)) ||
 	    (rc = check_conf(r, c->knob, err, n)) ||
 	    (rc = check_value(r->exec.type, c->knob, c->to, err, n)))
@@ -325,7 +326,8 @@ int shd_exec_read(const struct shd_resource_conf *r, int knob, double *v,
 		err[0] = '\0';
 	*v = NAN;
 	if (!r)
-		return shd_exec_fail(err, n, SHD_EINVAL, "no resource");
+		return shd_exec_fail(err, n, SHD_EINVAL, "no such resource in "
+				     "the configuration");
 	if ((rc = check_conf(r, knob, err, n)))
 		return rc;
 	switch (r->exec.type) {

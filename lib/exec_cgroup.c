@@ -52,7 +52,8 @@ static int cg_find(const struct shd_resource_conf *r, int knob, struct cg *g,
 				     "%s", r->name, shd_knob_name[knob]);
 	g->period[0] = '\0';
 	k = snprintf(g->path, sizeof(g->path), "%s/%s/%s", root, cg, v2);
-	if (k > 0 && (size_t)k < sizeof(g->path) && access(g->path, F_OK) == 0) {
+	if (k > 0 && (size_t)k < sizeof(g->path) &&
+	    access(g->path, F_OK) == 0) {
 		g->v2 = 1;
 		return 0;
 	}

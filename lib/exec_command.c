@@ -75,8 +75,8 @@ static int fill(const char *arg, const struct shd_change *c, char **res,
 			break;
 		}
 		if (bad) {
-			rc = shd_exec_fail(err, n, SHD_EINVAL, "invalid %s '%s' "
-					   "for the command", bad, v);
+			rc = shd_exec_fail(err, n, SHD_EINVAL, "invalid %s "
+					   "'%s' for the command", bad, v);
 			break;
 		}
 		fputs(v, f);

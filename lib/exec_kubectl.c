@@ -51,7 +51,6 @@ struct kinfo {
 };
 
 struct kx {
-	const struct shd_resource_conf *r;
 	const struct shd_executor *x;
 	const char *container;
 	char dir[PATH_MAX];	/* mkdtemp's, "" until made */
@@ -158,32 +157,39 @@ static void kx_release(struct kx *k)
 	free(k->buf);
 }
 
-/* Writes document I to K->doc, making the temporary directory first. */
-static int put_doc(struct kx *k, size_t i)
+/* Makes the temporary directory and K->doc's name in it. */
+static int mk_dir(struct kx *k)
 {
 	const char *tmp = getenv("TMPDIR");
 	const char *base = strrchr(k->x->manifest, '/');
+	int e;
+
+	snprintf(k->dir, sizeof(k->dir), "%s/shd-kubectl.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(k->dir)) {
+		e = errno;
+		k->dir[0] = '\0';
+		return shd_exec_fail(k->err, k->n, SHD_EIO, "cannot make a "
+				     "temporary directory: %s", strerror(e));
+	}
+	/* the same name as the manifest, for kubectl's messages */
+	base = base ? base + 1 : k->x->manifest;
+	e = snprintf(k->doc, sizeof(k->doc), "%s/%s", k->dir, base);
+	if (e < 0 || (size_t)e >= sizeof(k->doc)) {
+		k->doc[0] = '\0';
+		return shd_exec_fail(k->err, k->n, SHD_EINVAL, "%s: name too "
+				     "long", k->x->manifest);
+	}
+	return 0;
+}
+
+/* Writes document I to K->doc. */
+static int put_doc(struct kx *k, size_t i)
+{
 	int fd, rc;
 
-	if (!k->dir[0]) {
-		snprintf(k->dir, sizeof(k->dir), "%s/shd-kubectl.XXXXXX",
-			 tmp && *tmp ? tmp : "/tmp");
-		if (!mkdtemp(k->dir)) {
-			rc = errno;
-			k->dir[0] = '\0';
-			return shd_exec_fail(k->err, k->n, SHD_EIO, "cannot make "
-					     "a temporary directory: %s",
-					     strerror(rc));
-		}
-		/* the same name as the manifest, for kubectl's messages */
-		base = base ? base + 1 : k->x->manifest;
-		rc = snprintf(k->doc, sizeof(k->doc), "%s/%s", k->dir, base);
-		if (rc < 0 || (size_t)rc >= sizeof(k->doc)) {
-			k->doc[0] = '\0';
-			return shd_exec_fail(k->err, k->n, SHD_EINVAL, "%s: name "
-					     "too long", k->x->manifest);
-		}
-	}
+	if (!k->dir[0] && (rc = mk_dir(k)))
+		return rc;
 	fd = open(k->doc, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || shd_write_all(fd, k->buf + k->d[i].start,
 				    k->d[i].end - k->d[i].start) < 0) {
@@ -203,15 +209,16 @@ static int put_doc(struct kx *k, size_t i)
 static char *query(const char *c)
 {
 	char *q = NULL;
+#define NL "{\"\\n\"}"	/* a newline in kubectl's jsonpath */
+#define RS "{" CT "[?(@.name==\"%s\")].resources."
 	int rc = asprintf(&q,
-		"{.kind}{\"\\n\"}{.metadata.name}{\"\\n\"}"
-		"{.metadata.namespace}{\"\\n\"}{" CT "[*].name}{\"\\n\"}"
-		"{.spec.replicas}{\"\\n\"}"
-		"{" CT "[?(@.name==\"%s\")].resources.limits.cpu}{\"\\n\"}"
-		"{" CT "[?(@.name==\"%s\")].resources.limits.memory}{\"\\n\"}"
-		"{" CT "[?(@.name==\"%s\")].resources.requests.cpu}{\"\\n\"}"
-		"{" CT "[?(@.name==\"%s\")].resources.requests.memory}{\"\\n\"}",
+		"{.kind}" NL "{.metadata.name}" NL "{.metadata.namespace}" NL
+		"{" CT "[*].name}" NL "{.spec.replicas}" NL
+		RS "limits.cpu}" NL RS "limits.memory}" NL
+		RS "requests.cpu}" NL RS "requests.memory}" NL,
 		c, c, c, c);
+#undef RS
+#undef NL
 
 	return rc < 0 ? NULL : q;
 }
@@ -235,10 +242,13 @@ static int doc_info(struct kx *k, size_t i, struct kinfo *in)
 	rc = shd_run(argv, k->x->timeout, &o, msg, sizeof(msg));
 	free(jp);
 	free(q);
+	/* kubectl refusing the document is bad input; not running, not */
+	if (rc == SHD_EIO && strstr(msg, ": exit status "))
+		rc = SHD_EFORMAT;
 	if (rc)
-		return shd_exec_fail(k->err, k->n, rc == SHD_EIO ? SHD_EFORMAT
-				     : rc, "%s: document at line %zu: %s",
-				     k->x->manifest, k->d[i].line, msg);
+		return shd_exec_fail(k->err, k->n, rc, "%s: document at line "
+				     "%zu: %s", k->x->manifest, k->d[i].line,
+				     msg);
 	in->out = o;
 	for (int f = 0; f < KI_N; f++) {
 		char *nl = strchr(o, '\n');
@@ -315,7 +325,6 @@ static int kx_open(struct kx *k, const struct shd_resource_conf *r,
 	int rc;
 
 	memset(k, 0, sizeof(*k));
-	k->r = r;
 	k->x = &r->exec;
 	k->container = r->exec.container ? r->exec.container : r->name;
 	k->err = err;
@@ -436,13 +445,17 @@ static int write_back(struct kx *k, const char *y)
 	const struct kdoc *d = &k->d[k->match];
 	size_t lead = lead_len(k->buf + d->start, d->end - d->start);
 	size_t yl = strlen(y), len = d->start + lead + yl + k->len - d->end;
-	char *b = malloc(len + 1);
+	int nl = yl && y[yl - 1] != '\n';	/* the next "---" needs a line */
+	char *b = malloc(len + nl + 1);
 	int rc;
 
 	if (!b)
 		return shd_exec_fail(k->err, k->n, SHD_ENOMEM, "out of memory");
 	memcpy(b, k->buf, d->start + lead);
 	memcpy(b + d->start + lead, y, yl);
+	if (nl)
+		b[d->start + lead + yl++] = '\n';
+	len += nl;
 	memcpy(b + d->start + lead + yl, k->buf + d->end, k->len - d->end);
 	rc = shd_exec_write(k->x->manifest, b, len, -1, k->err, k->n);
 	free(b);
@@ -495,18 +508,14 @@ static int manifest_apply(const struct shd_resource_conf *r,
 		goto out;
 	const char *old = k.info.f[fk[c->knob]];
 
-	if (same) {
-		shd_exec_log(o, "leave %s: %s/%s %s already %s",
-			     r->exec.manifest, k.info.f[KI_KIND],
-			     k.info.f[KI_NAME], what[c->knob], text);
-		goto out;
-	}
 	if (c->knob != SHD_KNOB_REPLICAS)
 		snprintf(ctr, sizeof(ctr), "container %s ", k.container);
-	shd_exec_log(o, "write %s: %s/%s %s%s %s -> %s%s", r->exec.manifest,
-		     k.info.f[KI_KIND], k.info.f[KI_NAME], ctr, what[c->knob],
-		     *old ? old : "(unset)", text,
-		     lower ? " (requests too)" : "");
+	if (same) {
+		shd_exec_log(o, "leave %s: %s/%s %s%s already %s",
+			     r->exec.manifest, k.info.f[KI_KIND],
+			     k.info.f[KI_NAME], ctr, what[c->knob], text);
+		goto out;
+	}
 	if (!(patch = patch_json(&k, c->knob, text, c->to, lower))) {
 		rc = shd_exec_fail(err, n, SHD_ENOMEM, "out of memory");
 		goto out;
@@ -514,6 +523,10 @@ static int manifest_apply(const struct shd_resource_conf *r,
 	/* the patch runs in a dry run too: it checks, and writes nothing */
 	if ((rc = put_doc(&k, k.match)) || (rc = run_patch(&k, patch, &y)))
 		goto out;
+	shd_exec_log(o, "write %s: %s/%s %s%s %s -> %s%s", r->exec.manifest,
+		     k.info.f[KI_KIND], k.info.f[KI_NAME], ctr, what[c->knob],
+		     *old ? old : "(unset)", text,
+		     lower ? " (requests too)" : "");
 	if (!shd_exec_dry(o))
 		rc = write_back(&k, y);
 out:

@@ -28,6 +28,12 @@
 #include "config.h"
 #include "journal.h"
 
+/*
+ * Times a journal may hold: 1970 to 9999, what shd_time_format writes in
+ * four-digit years and shd_time_parse reads back.
+ */
+#define TIME_MAX INT64_C(253402300799999)	/* 9999-12-31T23:59:59.999Z */
+
 struct shd_state {
 	char *dir;
 	int lockfd;		/* -1 when not locked */
@@ -331,7 +337,8 @@ static int rec_from_json(json_t *o, struct shd_jrec *r, char *what,
 		if (strcmp(key, "time") == 0) {
 			if (get_str(v, key, buf, sizeof(buf), what, wn))
 				return -1;
-			if (shd_time_parse(buf, strlen(buf), &r->time)) {
+			if (shd_time_parse(buf, strlen(buf), &r->time) ||
+			    r->time < 0 || r->time > TIME_MAX) {
 				snprintf(what, wn, "bad time '%s'", buf);
 				return -1;
 			}
@@ -616,10 +623,11 @@ static int rec_line(const struct shd_jrec *r, char **line, size_t *len,
 	size_t tl, size;
 	int prec = 1, bad = !o;
 
-	if (!event_ok(r->event) || r->knob < -1 || r->knob >= SHD_NKNOB) {
+	if (!event_ok(r->event) || r->knob < -1 || r->knob >= SHD_NKNOB ||
+	    r->time < 0 || r->time > TIME_MAX) {
 		json_decref(o);
-		snprintf(what, wn, "bad record (event '%.16s', knob %d)",
-			 r->event, r->knob);
+		snprintf(what, wn, "bad record (event '%.16s', knob %d, "
+			 "time %lld)", r->event, r->knob, (long long)r->time);
 		return SHD_EINVAL;
 	}
 	/* Always milliseconds, so that times line up in the file. */

@@ -202,7 +202,7 @@ static int exec_errno(int ep)
 int shd_run(char *const argv[], double timeout, char **out, char *err,
 	    size_t n)
 {
-	struct sink so = { NULL, 0, 0, RUN_OUTMAX, 0 };
+	struct sink so = { NULL, 0, 0, out ? RUN_OUTMAX : 0, 0 };
 	struct sink se = { NULL, 0, 0, RUN_ERRKEEP, 0 };
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, px[2] = { -1, -1 };
 	const char *prog = argv && argv[0] ? argv[0] : "(null)";
@@ -266,7 +266,7 @@ int shd_run(char *const argv[], double timeout, char **out, char *err,
 		snprintf(err, n, "%s: %s", prog, strerror(e));
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		report(prog, status, &se, err, n);
-	} else if (so.over) {
+	} else if (so.over && out) {
 		snprintf(err, n, "%s: output over %u MiB", prog,
 			 RUN_OUTMAX >> 20);
 	} else {

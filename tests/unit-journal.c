@@ -230,6 +230,13 @@ static void test_refused_records(void)
 	rec(&r, "done", "p", 0, "w\xff", -1, NAN, NAN);
 	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)),
 		      SHD_EINVAL);
+	rec(&r, "done", "p", 0, "web", -1, NAN, NAN);
+	r.time = INT64_C(253402300800000);	/* year 10000 */
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)),
+		      SHD_EINVAL);
+	r.time = -1;
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)),
+		      SHD_EINVAL);
 	shd_state_close(st);
 	EXPECT_EQ_STR(file_text(dir, "journal"), "");
 }
@@ -347,6 +354,11 @@ static void test_bad_lines(void)
 		  "\"plan\":\"p\",\"action\":1,\"detail\":7}",
 		  "journal:2: \"detail\" is not a string" },
 		{ "", "journal:2: not JSON" },
+		/* read back only in the years the writer can write */
+		{ "{\"time\":\"10000-01-01T00:00:00Z\",\"event\":\"done\","
+		  "\"plan\":\"p\",\"action\":1}", "journal:2: bad time" },
+		{ "{\"time\":\"-99999999999999\",\"event\":\"done\","
+		  "\"plan\":\"p\",\"action\":1}", "journal:2: bad time" },
 	};
 	char dir[256];
 
