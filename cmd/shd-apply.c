@@ -315,6 +315,8 @@ static void check_actions(const struct shd_action *a, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct shd_resource_conf *r;
+		const struct shd_knob_conf *kc;
+		char f[32], t[32];
 
 		if (!shd_name_ok(a[i].resource))
 			cli_die(EXIT_BADINPUT, "%s: action %zu: '%s' is not a "
@@ -325,10 +327,23 @@ static void check_actions(const struct shd_action *a, size_t n,
 			cli_die(EXIT_BADINPUT, "%s: action %zu: resource '%s' "
 				"is not in %s", what, i, a[i].resource,
 				c->path);
-		if (!r->knob[a[i].knob].set)
+		kc = &r->knob[a[i].knob];
+		if (!kc->set)
 			cli_die(EXIT_BADINPUT, "%s: action %zu: %s has no %s "
 				"in %s", what, i, a[i].resource,
 				shd_knob_name[a[i].knob], c->path);
+		/* a plan never takes a knob past the configuration's rails,
+		 * whoever wrote it */
+		if (a[i].to < kc->min || a[i].to > kc->max ||
+		    fabs(a[i].to - a[i].from) > kc->max_step * (1 + 1e-12))
+			cli_die(EXIT_BADINPUT, "%s: action %zu: %s %s %s -> %s "
+				"is outside the bounds or the largest step of "
+				"%s", what, i, a[i].resource,
+				shd_knob_name[a[i].knob],
+				shd_knob_format(a[i].knob, a[i].from, f,
+						sizeof(f)),
+				shd_knob_format(a[i].knob, a[i].to, t,
+						sizeof(t)), c->path);
 	}
 }
 
@@ -450,7 +465,8 @@ static int run(const struct opts *o, const struct shd_config *c,
 						 sizeof(f)),
 				 shd_knob_format(a[i].knob, a[i].to, t,
 						 sizeof(t)), err);
-			rc = rc == SHD_EINVAL ? EXIT_BADINPUT : EXIT_SYSTEM;
+			rc = rc == SHD_EINVAL || rc == SHD_EFORMAT
+			     ? EXIT_BADINPUT : EXIT_SYSTEM;
 			goto end;
 		}
 		record(st, "done", id, (long)i, &a[i], ex, NULL);
@@ -473,6 +489,27 @@ end:
 	return rc;
 }
 
+/* Plan ids as the journal takes them: [0-9A-Za-z:_-], 1 to 79. */
+static int plan_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n < 80 &&
+	       strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") == n;
+}
+
+/* --grace: a duration, or zero ("0", "0s", "0m") for none. */
+static int64_t grace_arg(const char *s)
+{
+	size_t z = strspn(s, "0.");
+
+	if (z > 0 && (!s[z] || !strcmp(s + z, "s") || !strcmp(s + z, "ms") ||
+		      !strcmp(s + z, "m") || !strcmp(s + z, "h")))
+		return 0;
+	return cli_duration_arg("--grace", s);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .grace_ms = 90000, .confirm_ms = 60000 };
@@ -487,10 +524,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:g:nqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.config = optarg; break;
-		case 'g':
-			o.grace_ms = strcmp(optarg, "0") == 0 ? 0
-				     : cli_duration_arg("--grace", optarg);
-			break;
+		case 'g': o.grace_ms = grace_arg(optarg); break;
 		case OPT_CONFIRM: o.confirm = 1; break;
 		case OPT_CONFIRM_TIMEOUT:
 			o.confirm_ms = cli_duration_arg("--confirm-timeout",
@@ -539,7 +573,7 @@ int main(int argc, char **argv)
 		size_t nj = 0;
 		int torn;
 
-		if (!shd_name_ok(o.rollback))
+		if (!plan_id_ok(o.rollback))
 			cli_die(EXIT_USAGE, "--rollback: '%s' is not a plan id",
 				o.rollback);
 		if ((rc = shd_journal_load(o.state, &j, &nj, &torn, err,
@@ -558,11 +592,10 @@ int main(int argc, char **argv)
 				   sizeof(err));
 		if (rc)
 			cli_die(cli_status(rc), "%s", err);
-		if (signed_ && !o.key && !o.quiet)
+		if (signed_ && !o.key)
 			cli_warn("%s is signed; give --key to check it",
 				 o.plan);
-		if (strcmp(plan.config_sha256, conf.sha256) != 0 &&
-		    !o.quiet)
+		if (strcmp(plan.config_sha256, conf.sha256) != 0)
 			cli_warn("%s changed since the plan was made", o.config);
 	}
 	check_actions(plan.act, plan.nact, &conf, o.rollback ? "rollback"

@@ -296,7 +296,8 @@ static int knob_conf(struct ld *l, json_t *o, const char *path, int k,
 	}
 	if (k == SHD_KNOB_REPLICAS &&
 	    (kc->current != floor(kc->current) || kc->min != floor(kc->min) ||
-	     (isfinite(kc->max) && kc->max != floor(kc->max))))
+	     (isfinite(kc->max) && kc->max != floor(kc->max)) ||
+	     (isfinite(kc->max_step) && kc->max_step != floor(kc->max_step))))
 		return bad(l, path, "replicas are whole numbers");
 	if (kc->min > kc->max)
 		return bad(l, path, "min %g is above max %g", kc->min,
@@ -456,10 +457,13 @@ static int exec_kubectl(struct ld *l, json_t *o, const char *path,
 	return 0;
 }
 
-/* Terraform variable names: a letter or '_', then [A-Za-z0-9_-]. */
+/*
+ * Terraform variable names as both terraform and shd_name_ok take them: a
+ * letter, then [A-Za-z0-9_-].
+ */
 static int tf_var_ok(const char *s)
 {
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
+	if (!isalpha((unsigned char)s[0]))
 		return 0;
 	for (; *s; s++)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
@@ -518,9 +522,11 @@ static int exec_terraform(struct ld *l, json_t *o, const char *path,
 			for (char *c = def; *c; c++)
 				if (!isalnum((unsigned char)*c))
 					*c = '_';
-			if (!tf_var_ok(def))
-				memmove(def + 1, def, strlen(def) + 1),
-					def[0] = '_';
+			if (!tf_var_ok(def)) {	/* 9lives: r_9lives_cpu */
+				memmove(def + 2, def, strlen(def) + 1);
+				def[0] = 'r';
+				def[1] = '_';
+			}
 			e->vars[k] = strdup(def);
 		}
 		if (!e->vars[k])
@@ -581,6 +587,32 @@ static int exec_cgroup(struct ld *l, json_t *o, const char *path,
 	return 0;
 }
 
+/*
+ * The {word}s of an argument must be placeholders shd fills in; other
+ * braces (JSON in an argument) are left alone by the executor.
+ */
+static int placeholders(struct ld *l, const char *s, const char *path)
+{
+	static const char *const known[] = { "resource", "knob", "from", "to",
+		"unit", "plan", "severity", NULL };
+
+	for (const char *b = strchr(s, '{'); b; b = strchr(b + 1, '{')) {
+		size_t n = strspn(b + 1, "abcdefghijklmnopqrstuvwxyz_");
+		size_t i = 0;
+
+		if (n == 0 || b[1 + n] != '}')
+			continue;
+		while (known[i] && (strlen(known[i]) != n ||
+				    strncmp(known[i], b + 1, n) != 0))
+			i++;
+		if (!known[i])
+			return bad(l, path, "unknown placeholder {%.*s} (known: "
+				   "{resource} {knob} {from} {to} {unit} "
+				   "{plan} {severity})", (int)n, b + 1);
+	}
+	return 0;
+}
+
 static int exec_command(struct ld *l, json_t *o, const char *path,
 			struct shd_executor *e)
 {
@@ -607,6 +639,8 @@ static int exec_command(struct ld *l, json_t *o, const char *path,
 		if (!(e->argv[i] = strdup(json_string_value(a))))
 			return SHD_ENOMEM;
 		e->argc++;
+		if ((rc = placeholders(l, e->argv[i], p)))
+			return rc;
 	}
 	return 0;
 }
@@ -729,6 +763,41 @@ static int resource(struct ld *l, json_t *o, json_t *defs, const char *rname,
 	return executor(l, x, p, r, &r->exec);
 }
 
+/*
+ * The defaults, checked where they are written (a resource that takes
+ * one then cannot fail on it): the cooldown, and each metric as it would
+ * be for a resource with every knob.
+ */
+static int check_defaults(struct ld *l, json_t *defs)
+{
+	struct shd_resource_conf all = { .name = (char *)"defaults" };
+	json_t *mets = json_object_get(defs, "metrics"), *x;
+	char p[PATHN];
+	const char *k;
+	double v;
+	int rc;
+
+	if ((x = json_object_get(defs, "cooldown")) &&
+	    (rc = duration(l, x, "$.defaults.cooldown", &v)))
+		return rc;
+	if (!mets)
+		return 0;
+	if ((rc = need_object(l, mets, "$.defaults.metrics")))
+		return rc;
+	for (int kn = 0; kn < SHD_NKNOB; kn++)
+		all.knob[kn].set = 1;
+	json_object_foreach(mets, k, x) {
+		struct shd_metric_conf m = { 0 };
+
+		at(p, "$.defaults.metrics", ".%s", k);
+		rc = metric_conf(l, NULL, x, p, k, &all, &m);
+		free(m.name);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int load_json(struct shd_config *c, json_t *j, struct ld *l)
 {
 	static const char *const top[] = { "shd_config", "defaults",
@@ -743,14 +812,13 @@ static int load_json(struct shd_config *c, json_t *j, struct ld *l)
 		return rc;
 	x = json_object_get(j, "shd_config");
 	if (x && (!json_is_integer(x) || json_integer_value(x) != 1))
-		return bad(l, "$.shd_config", "version %s not known (this is "
-			   "version 1)", json_is_integer(x) ? "other" : "");
+		return bad(l, "$.shd_config", "not 1 (the only version this "
+			   "shd knows)");
 	defs = json_object_get(j, "defaults");
 	if (defs && ((rc = need_object(l, defs, "$.defaults")) ||
 		     (rc = known_keys(l, defs, "$.defaults", dkeys))))
 		return rc;
-	if (defs && (x = json_object_get(defs, "metrics")) &&
-	    (rc = need_object(l, x, "$.defaults.metrics")))
+	if (defs && (rc = check_defaults(l, defs)))
 		return rc;
 	res = json_object_get(j, "resources");
 	if (!res)

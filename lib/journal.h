@@ -11,7 +11,7 @@
  *
  * Events: "intent" (about to act), "done", "failed", "cancelled" (the
  * whole plan, action -1), "interrupted" (an intent with no result found by
- * a later run), "skipped" (done before: the same plan again).
+ * a later run); "skipped" is read but not written (reserved).
  * A run holds STATE/lock (flock) for its whole length; STATE/lock also
  * holds the holder's pid and plan id, for messages and --cancel.
  * STATE/cancel/ID is a request to cancel plan ID.

@@ -337,6 +337,21 @@ int shd_plan_build(struct shd_plan *p, const struct shd_config *c,
 		}
 		if (!kept)
 			continue;
+		/* a kept alert no knob listens to is said, not dropped */
+		for (size_t i = 0; i < n; i++) {
+			const struct shd_obs *o = &obs[i];
+			const struct shd_metric_conf *m;
+
+			if (strcmp(o->resource, r->name) || !o->alert ||
+			    !o->kept)
+				continue;
+			m = shd_resource_metric(r, o->metric);
+			if ((!m || !m->drives) &&
+			    (rc = ignore(p, r->name, o->metric, "%s drives no "
+					 "knob of %s in the configuration",
+					 o->metric, r->name)))
+				return rc;
+		}
 		for (int k = 0; k < SHD_NKNOB; k++)
 			if (r->knob[k].set &&
 			    (rc = plan_knob(p, r, k, obs, n, j, nj, now,

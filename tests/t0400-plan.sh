@@ -184,6 +184,12 @@ expect_status 3 shd-apply -c "$T/fleet.json" --state "$T/state" \
 	--grace 0 "$T/evil-plan2.json"
 [ ! -e "$T/state/journal" ] || fail "a refused plan wrote the journal"
 
+# bounds are checked again at apply time, whoever made the plan
+sed 's/"max": 12/"max": 3/' "$T/fleet.json" >"$T/tight.json"
+expect_status 3 shd-apply -c "$T/tight.json" --state "$T/state" --dry-run \
+	"$T/plan.json"
+expect_err "outside the bounds"
+
 # bad configurations name the JSON path; a typo is not a silent default
 sed 's/"max_step"/"max_stp"/' "$T/fleet.json" >"$T/typo.json"
 expect_status 3 shd-plan -c "$T/typo.json" --state "$T/state" "$T/alerts.shd"

@@ -210,6 +210,17 @@ static void test_errors(void)
 	    "\"variables\": {\"cpu\": \"a b\"}}}}}", "variables.cpu");
 	BAD("{\"resources\": {\"w\": {\"cpu\": {\"current\": 1}}, "
 	    "\"w\": {}}}", "duplicate");
+	/* defaults are checked where they are, used or not */
+	BAD("{\"defaults\": {\"cooldown\": \"later\"}, \"resources\": {}}",
+	    "$.defaults.cooldown: not a duration");
+	BAD("{\"defaults\": {\"metrics\": {\"net\": {\"targt\": 1}}}, "
+	    "\"resources\": {}}", "$.defaults.metrics.net: unknown key");
+	BAD("{\"resources\": {\"w\": {\"replicas\": {\"current\": 2, "
+	    "\"max_step\": 0.5}, " EX "}}}", "whole numbers");
+	BAD("{\"resources\": {\"w\": {\"cpu\": {\"current\": 1}, "
+	    "\"executor\": {\"type\": \"command\", \"argv\": [\"x\", "
+	    "\"{resource}\", \"{tto}\"]}}}}",
+	    "$.resources.w.executor.argv[2]: unknown placeholder {tto}");
 }
 
 static void test_missing_file(void)

@@ -2,14 +2,16 @@
  * unit-journal.c - the state directory (lib/journal.c): records written
  * and read back with every field and with the optional ones left out, a
  * last line cut short by a crash (reported, skipped, then repaired by the
- * next run), bad lines, the lock and its message, cancellation requests
- * and the signal to the run they name, and last_change.
+ * next run), bad lines, the lock and its message (held in this process
+ * and by a child), cancellation requests and the signal to the run they
+ * name, and last_change.
  */
 #include "harness.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,6 +476,51 @@ static void test_cancel(void)
 	sigaction(SIGTERM, &old, NULL);
 }
 
+/* Another process holds the lock: named in the message, and cancelled. */
+static void test_cancel_other_process(void)
+{
+	char dir[256], err[512] = "", want[600], c;
+	struct shd_state *st = NULL;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	new_dir(dir, sizeof(dir));
+	if (pipe(fds) != 0) {
+		FAIL_AT("pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		alarm(10);	/* never outlive a broken test */
+		if (shd_state_open(&st, dir, 1, "plan-C", err, sizeof(err)))
+			_exit(1);
+		if (write(fds[1], "r", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	if (pid < 0 || read(fds[0], &c, 1) != 1) {
+		FAIL_AT("the child did not take the lock");
+		close(fds[0]);
+		return;
+	}
+	close(fds[0]);
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "plan-D", err, sizeof(err)),
+		      SHD_EIO);
+	snprintf(want, sizeof(want), "%s/lock is held by pid %ld (plan plan-C)",
+		 dir, (long)pid);
+	EXPECT_EQ_STR(err, want);
+	EXPECT_EQ_INT(shd_state_cancel(dir, "plan-C", err, sizeof(err)), 0);
+	EXPECT_EQ_INT(waitpid(pid, &status, 0), pid);
+	EXPECT(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	/* Its lock went with it. */
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "plan-D", err, sizeof(err)),
+		      0);
+	shd_state_close(st);
+}
+
 static void test_last_change(void)
 {
 	struct shd_jrec r[7];
@@ -506,6 +553,7 @@ static const struct harness_case cases[] = {
 	TEST(test_bad_lines),
 	TEST(test_lock),
 	TEST(test_cancel),
+	TEST(test_cancel_other_process),
 	TEST(test_last_change),
 };
 
