@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "drift.h"
 #include "filter.h"
 #include "nab.h"
@@ -43,6 +44,9 @@ static void usage(FILE *fp, int status)
 "      --limit M=L        critical when the forecast reaches L in the\n"
 "                         horizon; breach_in says when\n"
 "      --limits FILE      limits per series: lines 'RESOURCE,METRIC,LIMIT'\n"
+"  -c, --config FILE      limits per series from the fleet configuration\n"
+"                         (shd-config(5): a metric's \"limit\"); --limits\n"
+"                         overrides them, --limit covers the other series\n"
 "      --bound pred|hi    what must reach the limit (default pred)\n"
 "      --hold N           after an alert, hold repeats of the same series\n"
 "                         for N steps (default: the horizon; 0: never)\n"
@@ -91,6 +95,7 @@ static const struct option longopts[] = {
 	{ "capacity", required_argument, NULL, OPT_CAPACITY },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "limits", required_argument, NULL, OPT_LIMITS },
+	{ "config", required_argument, NULL, 'c' },
 	{ "bound", required_argument, NULL, OPT_BOUND },
 	{ "hold", required_argument, NULL, OPT_HOLD },
 	{ "short", required_argument, NULL, OPT_SHORT },
@@ -127,6 +132,7 @@ struct settings {
 
 struct opts {
 	const char *input, *output, *learn, *filter, *events, *eval, *limits;
+	const char *config;
 	struct settings set;
 	struct shd_drift_opts dopt;
 	double p_min;
@@ -570,6 +576,36 @@ static void read_limits(struct shd_drift *d, const char *path)
 			 "lacks", path, l.unknown);
 }
 
+/* The limits the configuration gives its resources' metrics. */
+static void config_limits(struct shd_drift *d, const char *path)
+{
+	struct shd_config c;
+	char err[1024];
+	int rc = shd_config_load(&c, path, err, sizeof(err));
+
+	if (rc)
+		cli_die(cli_status(rc), "%s", err);
+	for (size_t i = 0; i < c.nres; i++) {
+		const struct shd_resource_conf *r = &c.res[i];
+
+		for (size_t k = 0; k < r->nmetric; k++) {
+			size_t m = 0;
+
+			if (isnan(r->metric[k].limit))
+				continue;
+			while (m < shd_drift_nmetric(d) &&
+			       strcmp(shd_drift_metric_name(d, m),
+				      r->metric[k].name))
+				m++;
+			if (m < shd_drift_nmetric(d) &&
+			    shd_drift_series_limit(d, r->name, m,
+						   r->metric[k].limit) < 0)
+				cli_die(EXIT_SYSTEM, "out of memory");
+		}
+	}
+	shd_config_release(&c);
+}
+
 /* ------------------------------------------------------------ evaluation */
 
 static int cmp_double(const void *a, const void *b)
@@ -754,7 +790,7 @@ int main(int argc, char **argv)
 
 	cli_init(argv[0]);
 	shd_schema_init(&schema);
-	while ((c = getopt_long(argc, argv, "o:fqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:fqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_W_DIFF:
 			per_metric(&o.set, "--w-diff", optarg,
@@ -787,6 +823,7 @@ int main(int argc, char **argv)
 				   -INFINITY, 0, 1);
 			break;
 		case OPT_LIMITS: o.limits = optarg; break;
+		case 'c': o.config = optarg; break;
 		case OPT_BOUND:
 			if (!strcmp(optarg, "pred"))
 				o.dopt.bound_hi = 0;
@@ -919,6 +956,8 @@ int main(int argc, char **argv)
 	shd_drift_event_window(u.d, o.event_window);
 	if (o.events)
 		read_events(u.d, o.events);
+	if (o.config)
+		config_limits(u.d, o.config);
 	if (o.limits)
 		read_limits(u.d, o.limits);
 	if (have_filter) {

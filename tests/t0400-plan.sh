@@ -76,6 +76,19 @@ EOF
 
 sed "s|CGROOT|$T/cg|" "$T/fleet.json" >"$T/f.json" && mv "$T/f.json" "$T/fleet.json"
 
+# shd-drift takes the configuration's limits per series
+cat >"$T/lim.json" <<'EOF'
+{ "resources": { "web-2": { "replicas": { "current": 2 },
+    "metrics": { "cpu": { "limit": 9 } },
+    "executor": { "type": "command", "argv": ["true"] } } } }
+EOF
+shd-drift -q -c "$T/lim.json" --bound hi "$T/fc.shd" | shd-cat -H >"$T/lim.csv" || true
+grep -q '^[^,]*,web-2,cpu,[^,]*,critical,' "$T/lim.csv" ||
+	fail "shd-drift -c: web-2 not critical: $(cat "$T/lim.csv")"
+if grep -q ',web-1,cpu,[^,]*,critical,' "$T/lim.csv"; then
+	fail "shd-drift -c: a limit for a resource the configuration lacks"
+fi
+
 # ------------------------------------------------------------- the plan
 expect_status 1 shd-plan -c "$T/fleet.json" --state "$T/state" \
 	"$T/alerts.shd"
