@@ -154,6 +154,20 @@ EOF
 	cmp -s "$T/before" "$T/gitops/web.yaml" || fail "--dry-run changed it"
 	[ ! -e "$T/s4/journal" ] || fail "--dry-run wrote the journal"
 
+	# --confirm on a terminal (script(1) gives one): no answer in time
+	# changes nothing; a typed yes applies
+	if command -v script >/dev/null 2>&1; then
+		cp "$T/gitops/web.yaml" "$T/before"
+		sleep 3 | script -qec "shd-apply -c '$T/k8s.json' --state '$T/s10' --grace 0 --confirm --confirm-timeout 1s '$T/k.json'" \
+			/dev/null >"$T/conf.out" 2>&1 || fail "--confirm: $(cat "$T/conf.out")"
+		cmp -s "$T/before" "$T/gitops/web.yaml" || fail "--confirm: changed without a yes"
+		grep -q 'not confirmed' "$T/s10/journal" || fail "--confirm: not recorded"
+		(sleep 1; printf 'yes\n') | script -qec "shd-apply -c '$T/k8s.json' --state '$T/s11' --grace 0 --confirm --confirm-timeout 20s '$T/k.json'" \
+			/dev/null >"$T/conf.out" 2>&1 || fail "--confirm yes: $(cat "$T/conf.out")"
+		grep -q "replicas: $to" "$T/gitops/web.yaml" ||
+			fail "--confirm yes: not applied: $(cat "$T/conf.out")"
+	fi
+
 	# --confirm with no terminal: refused before anything
 	if ! (: </dev/tty) 2>/dev/null; then
 		expect_status 2 shd-apply -c "$T/k8s.json" --state "$T/s5" \
@@ -209,7 +223,7 @@ while read -r line; do
 done <"$T/s6/journal"
 
 # the lock: a second run while one holds the state directory
-shd-apply -q -c "$T/cmd.json" --state "$T/s7" --grace 20s "$T/c.json" &
+shd-apply -q -c "$T/cmd.json" --state "$T/s7" --grace 20s "$T/c.json" 2>"$T/bg7.err" &
 pid=$!
 wait_for "$T/s7/lock" "$(jq -r .id "$T/c.json")"
 expect_status 4 shd-apply -c "$T/cmd.json" --state "$T/s7" --grace 0 "$T/c.json"
