@@ -489,12 +489,15 @@ end:
 	return rc;
 }
 
-/* Plan ids as the journal takes them: [0-9A-Za-z:_-], 1 to 79. */
+/*
+ * Plan ids as the journal takes them: [0-9A-Za-z:_-], and short enough
+ * (64) that "rollback-ID" is one too.
+ */
 static int plan_id_ok(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n > 0 && n < 80 &&
+	return n > 0 && n <= 64 &&
 	       strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
 		      "ABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") == n;
 }
@@ -504,7 +507,7 @@ static int64_t grace_arg(const char *s)
 {
 	size_t z = strspn(s, "0.");
 
-	if (z > 0 && (!s[z] || !strcmp(s + z, "s") || !strcmp(s + z, "ms") ||
+	if (s[0] == '0' && (!s[z] || !strcmp(s + z, "s") || !strcmp(s + z, "ms") ||
 		      !strcmp(s + z, "m") || !strcmp(s + z, "h")))
 		return 0;
 	return cli_duration_arg("--grace", s);
