@@ -95,6 +95,19 @@ static struct shd_obs *obs_get(struct obsv *o, size_t from, const char *res,
 	return &o->v[o->n++];
 }
 
+/* A reader of the stream at PATH ("-": stdin), its descriptor in *FD. */
+static struct shd_reader *open_stream(const char *path, int *fd)
+{
+	struct shd_reader *r = NULL;
+	int rc;
+
+	*fd = cli_open_in(path);
+	if ((rc = shd_reader_open(&r, *fd, path)) < 0)
+		cli_die(cli_status(rc), "%s", r ? shd_reader_errmsg(r)
+						: shd_strerror(rc));
+	return r;
+}
+
 /* Column J of S, or die naming the stream. */
 static int need_col(const struct shd_schema *s, const char *name,
 		    const char *what, const char *path)
@@ -133,19 +146,17 @@ static int sev_parse(const char *s)
 static struct arow *read_alerts(const char *path, size_t *nrow,
 				int64_t *window)
 {
-	struct shd_reader *r = NULL;
+	struct shd_reader *r;
 	struct shd_frame f = { 0 };
 	const struct shd_schema *s;
 	struct shd_dict *d;
 	struct arow *v = NULL;
 	size_t n = 0, cap = 0;
-	int fd = cli_open_in(path), rc;
+	int fd, rc;
 	int jt, jr, jm, js, jsev, jp, jc, jcf, jb, jk, jre, jpk, jph;
 	const char *h, *iv;
 
-	if ((rc = shd_reader_open(&r, fd, path)) < 0)
-		cli_die(cli_status(rc), "%s", r ? shd_reader_errmsg(r)
-						: shd_strerror(rc));
+	r = open_stream(path, &fd);
 	s = shd_reader_schema(r);
 	d = shd_reader_dict(r);
 	jt = need_col(s, "time", "an alert stream", path);
@@ -295,18 +306,16 @@ static int alerted(const struct obsv *o, signed char **memo, size_t *nmemo,
  */
 static void read_forecast(struct obsv *o, const char *path)
 {
-	struct shd_reader *r = NULL;
+	struct shd_reader *r;
 	struct shd_frame f = { 0 };
 	const struct shd_schema *s;
 	struct shd_dict *d;
-	int fd = cli_open_in(path), rc, jr, jo;
+	int fd, rc, jr, jo;
 	size_t nm = 0, nmemo = 0;
 	signed char *memo = NULL;
 	struct { char name[64]; int pred, hi, conf, cur; } m[64];
 
-	if ((rc = shd_reader_open(&r, fd, path)) < 0)
-		cli_die(cli_status(rc), "%s", r ? shd_reader_errmsg(r)
-						: shd_strerror(rc));
+	r = open_stream(path, &fd);
 	s = shd_reader_schema(r);
 	d = shd_reader_dict(r);
 	jr = need_col(s, "resource", "a forecast stream", path);

@@ -8,14 +8,7 @@
 command -v shd-plan >/dev/null 2>&1 || skip "no shd-plan"
 command -v jq >/dev/null 2>&1 || skip "no jq (scripts/deps installs it)"
 
-shd-ingest -q --unit cpu=% --unit mem=MiB -i 5m "$DATA/fleet.csv.gz" \
-	-o "$T/fleet.shd"
-shd-train -q --horizon 12 --epochs 1 --hidden 8 --max-windows 2000 \
-	-o "$T/m.model" "$T/fleet.shd" || fail "shd-train failed"
-shd-predict -q -m "$T/m.model" -o "$T/fc.shd" "$T/fleet.shd" ||
-	fail "shd-predict failed"
-# a cpu limit of 8%: the busy resources' upper bounds cross it (critical)
-shd-drift -q --limit cpu=8 --bound hi -o "$T/alerts.shd" "$T/fc.shd" || true
+fleet_alerts
 shd-cat -H "$T/alerts.shd" | grep -q ',web-2,cpu,.*,critical,' ||
 	fail "no critical cpu alert for web-2: $(shd-cat "$T/alerts.shd")"
 

@@ -8,14 +8,7 @@
 command -v shd-apply >/dev/null 2>&1 || skip "no shd-apply"
 command -v jq >/dev/null 2>&1 || skip "no jq (scripts/deps installs it)"
 
-# Alerts made by hand through the real chain are t0400's; here a small
-# alert stream is enough: shd-drift on a forecast of the sample fleet.
-shd-ingest -q --unit cpu=% --unit mem=MiB -i 5m "$DATA/fleet.csv.gz" \
-	-o "$T/fleet.shd"
-shd-train -q --horizon 12 --epochs 1 --hidden 8 --max-windows 2000 \
-	-o "$T/m.model" "$T/fleet.shd" || fail "shd-train failed"
-shd-predict -q -m "$T/m.model" -o "$T/fc.shd" "$T/fleet.shd"
-shd-drift -q --limit cpu=8 --bound hi -o "$T/alerts.shd" "$T/fc.shd" || true
+fleet_alerts
 
 # wait_for FILE PATTERN: until FILE holds PATTERN (at most ~20 s)
 wait_for() {
