@@ -798,10 +798,33 @@ static int check_defaults(struct ld *l, json_t *defs)
 	return 0;
 }
 
+/* "shadow": {"fraction": F, "production_sha256": HEX} */
+static int shadow_of(struct ld *l, json_t *o, struct shd_config *c)
+{
+	static const char *const keys[] = { "fraction", "production_sha256",
+					    NULL };
+	json_t *x;
+	int rc;
+
+	if ((rc = need_object(l, o, "$.shadow")) ||
+	    (rc = known_keys(l, o, "$.shadow", keys)))
+		return rc;
+	if ((rc = fraction(l, json_object_get(o, "fraction"),
+			   "$.shadow.fraction", 0, 1, &c->shadow_fraction)))
+		return rc;
+	x = json_object_get(o, "production_sha256");
+	if (!json_is_string(x) || strlen(json_string_value(x)) != 64 ||
+	    strspn(json_string_value(x), "0123456789abcdef") != 64)
+		return bad(l, "$.shadow.production_sha256", "not a SHA-256 "
+			   "in hex");
+	memcpy(c->shadow_of, json_string_value(x), 65);
+	return 0;
+}
+
 static int load_json(struct shd_config *c, json_t *j, struct ld *l)
 {
 	static const char *const top[] = { "shd_config", "defaults",
-					   "resources", NULL };
+					   "resources", "shadow", NULL };
 	static const char *const dkeys[] = { "cooldown", "metrics", NULL };
 	json_t *defs, *res, *x;
 	const char *k;
@@ -814,6 +837,9 @@ static int load_json(struct shd_config *c, json_t *j, struct ld *l)
 	if (x && (!json_is_integer(x) || json_integer_value(x) != 1))
 		return bad(l, "$.shd_config", "not 1 (the only version this "
 			   "shd knows)");
+	if ((x = json_object_get(j, "shadow")) &&
+	    (rc = shadow_of(l, x, c)))
+		return rc;
 	defs = json_object_get(j, "defaults");
 	if (defs && ((rc = need_object(l, defs, "$.defaults")) ||
 		     (rc = known_keys(l, defs, "$.defaults", dkeys))))

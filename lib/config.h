@@ -96,6 +96,11 @@ struct shd_resource_conf {
 struct shd_config {
 	char *path;		/* as given to shd_config_load */
 	char sha256[65];	/* of the file's bytes, hex */
+	/* A shadow's configuration (shd-shadow --config-out): the fraction
+	 * of production it mirrors and the digest of production's file it
+	 * was made or last synced from; 0 and "" for production's own. */
+	double shadow_fraction;
+	char shadow_of[65];
 	size_t nres;
 	struct shd_resource_conf *res;	/* in the file's order */
 };

@@ -1,0 +1,36 @@
+/*
+ * confscale.h - a shadow's configuration from production's (shd-shadow
+ * --config-out, shd-sync): the same resources, executors and metrics, with
+ * what scales with the fleet scaled down by the shadow's fraction F and
+ * what is per replica kept (shd-shadow(1), "The shadow's configuration"):
+ *
+ *   replicas  current, min, max: ceil(x * F), at least 1 (min: at least
+ *             1 when production's min is); max_step: ceil(x * F)
+ *   storage   current, min, max, max_step: x * F, up to a whole MiB
+ *   cpu, memory (per replica), metrics (targets, headroom, capacity and
+ *             limit per replica), cooldown, executor: kept
+ *
+ * and a top-level "shadow": {"fraction": F, "production_sha256": SHA}.
+ * Quantities come out as numbers (cores, bytes), whatever production
+ * wrote.
+ */
+#ifndef SHD_CONFSCALE_H
+#define SHD_CONFSCALE_H
+
+#include <jansson.h>
+
+/*
+ * The shadow value of field FIELD ("current", "min", "max", "max_step")
+ * of knob KNOB at production value V (a quantity already parsed).
+ */
+double shd_shadow_value(int knob, const char *field, double v, double f);
+
+/*
+ * A new shadow configuration document from production's PROD (parsed
+ * JSON, already valid: shd_config_load it first) at fraction F in (0, 1],
+ * with production's file digest SHA (hex). NULL on out of memory or when
+ * PROD is not a configuration object.
+ */
+json_t *shd_config_shadow(const json_t *prod, double f, const char *sha);
+
+#endif
