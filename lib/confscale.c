@@ -2,13 +2,18 @@
  * confscale.c - production's configuration scaled to a shadow's
  * (confscale.h has the rule).
  */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "config.h"
 #include "confscale.h"
+#include "shd.h"
+#include "sign.h"
 
 double shd_shadow_value(int knob, const char *field, double v, double f)
 {
@@ -88,4 +93,115 @@ json_t *shd_config_shadow(const json_t *prod, double f, const char *sha)
 fail:
 	json_decref(s);
 	return NULL;
+}
+
+/* Writes TEXT to PATH atomically; 0 or SHD_EIO with ERR. */
+static int put(const char *path, const char *text, char *err, size_t n)
+{
+	char tmp[4096];
+	int fd = shd_atomic_open(path, tmp, sizeof(tmp)), e;
+
+	if (fd < 0) {
+		snprintf(err, n, "%s: %s", path, strerror(errno));
+		return SHD_EIO;
+	}
+	if (shd_write_all(fd, text, strlen(text)) == 0 &&
+	    shd_atomic_commit(fd, tmp, path) == 0)
+		return 0;
+	e = errno;
+	shd_atomic_abort(fd, tmp);
+	snprintf(err, n, "%s: %s", path, strerror(e));
+	return SHD_EIO;
+}
+
+int shd_shadow_write(const char *path, const json_t *shadow,
+		     const json_t *prod, const char *psha, char *err,
+		     size_t n)
+{
+	char *text = json_dumps(shadow, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+				JSON_REAL_PRECISION(15));
+	char ssha[65], rpath[4096], *rtext = NULL;
+	json_t *rec = NULL;
+	int rc = SHD_ENOMEM;
+	size_t l;
+
+	if (!text)
+		goto out;
+	l = strlen(text);
+	if (!(rtext = realloc(text, l + 2)))
+		goto out;
+	text = rtext;
+	text[l] = '\n';
+	text[l + 1] = 0;
+	rtext = NULL;
+	shd_sha256_hex(text, l + 1, ssha);
+	rec = json_pack("{s:i, s:O, s:s, s:s}", "shd_sync", 1, "production",
+			(json_t *)prod, "production_sha256", psha,
+			"shadow_sha256", ssha);
+	if (!rec || !(rtext = json_dumps(rec, JSON_INDENT(2) |
+					  JSON_PRESERVE_ORDER)))
+		goto out;
+	if (snprintf(rpath, sizeof(rpath), "%s.sync", path) >=
+	    (int)sizeof(rpath)) {
+		snprintf(err, n, "%s: path too long", path);
+		rc = SHD_EIO;
+		goto out;
+	}
+	/* the shadow first: a crash between leaves a record that no longer
+	 * matches, which shd-sync reports as an edit (--force mends) */
+	if ((rc = put(path, text, err, n)) == 0)
+		rc = put(rpath, rtext, err, n);
+out:
+	if (rc == SHD_ENOMEM)
+		snprintf(err, n, "%s: out of memory", path);
+	free(text);
+	free(rtext);
+	json_decref(rec);
+	return rc;
+}
+
+int shd_sync_record_load(const char *path, json_t **prod, char psha[65],
+			 char ssha[65], char *err, size_t n)
+{
+	char rpath[4096];
+	json_error_t je;
+	const char *p, *s;
+	json_t *j, *pr;
+	int v;
+
+	if (snprintf(rpath, sizeof(rpath), "%s.sync", path) >=
+	    (int)sizeof(rpath)) {
+		snprintf(err, n, "%s: path too long", path);
+		return SHD_EIO;
+	}
+	if (!(j = json_load_file(rpath, JSON_REJECT_DUPLICATES, &je))) {
+		FILE *f = fopen(rpath, "r");
+
+		if (!f) {
+			int e = errno;
+
+			snprintf(err, n, "%s: %s", rpath, strerror(e));
+			errno = e;
+			return SHD_EIO;
+		}
+		fclose(f);
+		snprintf(err, n, "%s:%d: not a sync record: %s", rpath,
+			 je.line, je.text);
+		return SHD_EFORMAT;
+	}
+	if (json_unpack(j, "{s:i, s:o, s:s, s:s}", "shd_sync", &v,
+			"production", &pr, "production_sha256", &p,
+			"shadow_sha256", &s) != 0 || v != 1 ||
+	    !json_is_object(pr) || strlen(p) != 64 || strlen(s) != 64) {
+		snprintf(err, n, "%s: $: not a sync record (shd_sync 1, "
+			 "production, production_sha256, shadow_sha256)",
+			 rpath);
+		json_decref(j);
+		return SHD_EFORMAT;
+	}
+	memcpy(psha, p, 65);
+	memcpy(ssha, s, 65);
+	*prod = json_incref(pr);
+	json_decref(j);
+	return 0;
 }

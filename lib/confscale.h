@@ -33,4 +33,26 @@ double shd_shadow_value(int knob, const char *field, double v, double f);
  */
 json_t *shd_config_shadow(const json_t *prod, double f, const char *sha);
 
+/*
+ * Writing a shadow's configuration: SHADOW (the document) to PATH
+ * atomically, then its sync record PATH.sync atomically:
+ *   {"shd_sync": 1, "production": PROD, "production_sha256": PSHA,
+ *    "shadow_sha256": SHA-256 of the bytes written to PATH}
+ * so that shd-sync knows what production was (to find its changes) and
+ * whether PATH was edited by hand since. 0 or SHD_EIO / SHD_ENOMEM with
+ * the reason in ERR (N bytes).
+ */
+int shd_shadow_write(const char *path, const json_t *shadow,
+		     const json_t *prod, const char *psha, char *err,
+		     size_t n);
+
+/*
+ * Reads PATH.sync: production's document as last synced (*PROD, a new
+ * reference), its digest and the digest of the shadow file as written.
+ * 0; SHD_EIO when it cannot be read (no record: ENOENT in errno);
+ * SHD_EFORMAT naming the file and the JSON path.
+ */
+int shd_sync_record_load(const char *path, json_t **prod, char psha[65],
+			 char ssha[65], char *err, size_t n);
+
 #endif
