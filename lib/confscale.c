@@ -26,7 +26,7 @@ double shd_shadow_value(int knob, const char *field, double v, double f)
 
 		/* a shadow runs: at least one replica where production has
 		 * any (a min of 0 stays 0) */
-		return v > 0 && s < 1 ? 1 : s;
+		return v <= 0 ? 0 : s < 1 ? 1 : s;
 	}
 	if (knob == SHD_KNOB_STORAGE)
 		return v > 0 ? fmax(ceil(v * f / mib - 1e-9), 1) * mib : 0;
