@@ -53,6 +53,8 @@ static void usage(FILE *fp, int status)
 "      --rollback PLAN_ID apply the inverse of that plan's applied actions\n"
 "      --cancel PLAN_ID   cancel that plan: a run waiting on it stops, a\n"
 "                         later run refuses it\n"
+"      --now TIME         the time the journal records (replays of\n"
+"                         history; default the clock's)\n"
 "  -q, --quiet            no table and no countdown\n"
 "  -h, --help             this help\n"
 "  -V, --version          version\n"
@@ -64,7 +66,7 @@ static void usage(FILE *fp, int status)
 }
 
 enum { OPT_CONFIRM = 256, OPT_CONFIRM_TIMEOUT, OPT_KEY, OPT_STATE,
-       OPT_ROLLBACK, OPT_CANCEL };
+       OPT_ROLLBACK, OPT_CANCEL, OPT_NOW };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -76,6 +78,7 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "rollback", required_argument, NULL, OPT_ROLLBACK },
 	{ "cancel", required_argument, NULL, OPT_CANCEL },
+	{ "now", required_argument, NULL, OPT_NOW },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -89,6 +92,9 @@ struct opts {
 };
 
 static volatile sig_atomic_t stop_sig;
+
+/* --now: the time the journal records (0: the clock's) */
+static int64_t record_time;
 
 static void on_signal(int sig)
 {
@@ -117,6 +123,7 @@ static void record(struct shd_state *st, const char *event, const char *plan,
 	char err[512];
 
 	memset(&r, 0, sizeof(r));
+	r.time = record_time;
 	snprintf(r.event, sizeof(r.event), "%s", event);
 	snprintf(r.plan, sizeof(r.plan), "%s", plan);
 	r.action = i;
@@ -538,6 +545,7 @@ int main(int argc, char **argv)
 		case OPT_STATE: o.state = optarg; break;
 		case OPT_ROLLBACK: o.rollback = optarg; break;
 		case OPT_CANCEL: o.cancel = optarg; break;
+		case OPT_NOW: record_time = cli_time_arg("--now", optarg); break;
 		case 'q': o.quiet = 1; break;
 		case 'h': usage(stdout, EXIT_OK); break;
 		case 'V': cli_version(); break;

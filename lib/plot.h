@@ -1,0 +1,135 @@
+/*
+ * plot.h - one resource's streams as a gnuplot script (shd-plot).
+ *
+ * A plot is a stack of panels, one per metric, sharing a time axis. Each
+ * panel has layers of points, added in any order:
+ *
+ *   actual     (t, v): what the resource used
+ *   forecast   (t, v = pred, lo, hi): the forecast and its interval band
+ *   alert      (t, v = cur, kept): alerts of shd-drift at their origin
+ *
+ * and a limit (a dashed horizontal line). Marks are vertical lines with a
+ * label in every panel (changes from shd-apply's journal).
+ *
+ * shd_plot_prepare sorts the layers, settles the time window (by default
+ * from two days before the forecast's last origin, or the end of the
+ * actual data, but not before the first point, to the end of the
+ * forecast), drops points outside it and panels left empty. shd_plot_write then writes a self-contained script:
+ * the points as inline data blocks ($act1 << EOD ... EOD; times in Unix
+ * seconds, a blank line where a value is missing or the series has a
+ * hole, so that NaN is a gap and never zero), the terminal and output,
+ * and a multiplot of the panels. The script needs nothing but gnuplot 5.
+ */
+#ifndef SHD_PLOT_H
+#define SHD_PLOT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+enum shd_plot_layer { SHD_PLOT_ACTUAL, SHD_PLOT_FORECAST, SHD_PLOT_ALERT,
+		      SHD_PLOT_NLAYER };
+
+struct shd_plot_pt {
+	int64_t t;		/* ms since the epoch, UTC */
+	double v;		/* NaN: missing (a gap) */
+	double lo, hi;		/* forecast: the interval; else unused */
+	int kept;		/* alert: 1 kept, 0 suppressed */
+};
+
+struct shd_plot_panel {
+	char *metric;		/* owned */
+	char *unit;		/* owned; "" when none */
+	double limit;		/* NaN: none */
+	struct shd_plot_pt *pt[SHD_PLOT_NLAYER];	/* owned */
+	size_t n[SHD_PLOT_NLAYER], cap[SHD_PLOT_NLAYER];
+};
+
+struct shd_plot_mark {
+	int64_t t;
+	char *label;		/* owned */
+};
+
+/* Terminals, chosen by the output's extension. */
+enum shd_plot_term { SHD_PLOT_PNG, SHD_PLOT_SVG, SHD_PLOT_PDF };
+
+struct shd_plot {
+	char *resource;		/* owned; names the default title */
+	char *title;		/* owned; NULL: the default */
+	int64_t origin;		/* a forecast from one origin: the origin;
+				 * else INT64_MIN */
+	int64_t last_origin;	/* the newest origin of a rolling forecast
+				 * (INT64_MIN: none); anchors the window */
+	int step;		/* rolling: the forecast N steps ahead that
+				 * is drawn; 0 for one origin */
+	int64_t interval;	/* the streams' sampling interval (ms), 0
+				 * unknown: labels and holes */
+	double coverage;	/* of the interval band (0.9); NaN unknown */
+	int64_t from, to;	/* the window; INT64_MIN: the default */
+	size_t npanel, cappanel;
+	struct shd_plot_panel *panel;	/* owned, in drawing order */
+	size_t nmark, capmark;
+	struct shd_plot_mark *mark;	/* owned */
+};
+
+/* An empty plot: no panels, no marks, default window. */
+void shd_plot_init(struct shd_plot *p);
+void shd_plot_release(struct shd_plot *p);
+
+/*
+ * The panel of METRIC, or NULL when there is none (shd_plot_find), or
+ * added at the end when there is none (shd_plot_panel; UNIT may be NULL,
+ * and the first non-empty one given is kept; NULL only on ENOMEM). The
+ * pointer stays valid until the next shd_plot_panel or shd_plot_prepare.
+ */
+struct shd_plot_panel *shd_plot_find(struct shd_plot *p, const char *metric);
+struct shd_plot_panel *shd_plot_panel(struct shd_plot *p, const char *metric,
+				      const char *unit);
+
+/* Appends PT to LAYER of panel PN. 0 or SHD_ENOMEM. */
+int shd_plot_add(struct shd_plot_panel *pn, int layer,
+		 const struct shd_plot_pt *pt);
+
+/* A vertical mark at T labelled LABEL (copied). 0 or SHD_ENOMEM. */
+int shd_plot_mark(struct shd_plot *p, int64_t t, const char *label);
+
+/*
+ * Sorts the layers by time (actual and forecast: one point per time, the
+ * first with a value winning), settles P->from and P->to where they are
+ * INT64_MIN (see above; P->to alone: the two days before it), and keeps only the points, marks and panels inside. Returns
+ * the number of panels left (0: nothing to draw in the window), or
+ * SHD_EINVAL when the window is empty (from >= to).
+ */
+int shd_plot_prepare(struct shd_plot *p);
+
+struct shd_plot_out {
+	const char *path;	/* where gnuplot writes; NULL: its stdout */
+	int term;		/* enum shd_plot_term */
+	unsigned width, height;	/* pixels (pdf: at 100 per inch) */
+};
+
+/*
+ * Writes the gnuplot script of P (prepared) for output O to FP. PNG uses
+ * pngcairo, or gnuplot's png where pngcairo is missing; PDF pdfcairo.
+ * Returns 0, or SHD_EIO when writing to FP failed.
+ */
+int shd_plot_write(const struct shd_plot *p, const struct shd_plot_out *o,
+		   FILE *fp);
+
+/* The terminal for PATH by its extension (.png .svg .pdf, any case), -1. */
+int shd_plot_term_of(const char *path);
+
+/*
+ * The time axis for a window of SPAN ms: the strftime format of its
+ * labels ("%H:%M" within a day, "%m-%d %H:%M" within a week, "%m-%d"
+ * beyond), and the distance between tics (ms: 1 min ... 4 weeks, then
+ * multiples of 4 weeks): the smallest with at most MOST whole steps in
+ * the span (MOST below 2 counts as 2).
+ */
+const char *shd_plot_timefmt(int64_t span);
+int64_t shd_plot_ticstep(int64_t span, int most);
+
+/* The default height of a plot of N panels, and its width (pixels). */
+#define SHD_PLOT_WIDTH 1000u
+#define SHD_PLOT_PANEL_HEIGHT 250u
+
+#endif
