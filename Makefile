@@ -6,6 +6,7 @@
 #   make demo       install what is missing, build, run the sample pipeline
 #   make bench      throughput and size measurements (scripts/bench)
 #   make bench-train  LSTM training speed against PyTorch (scripts/bench-train)
+#   make bench-replay shd's policy against others on Bitbrains (scripts/bench-replay)
 #   make fuzz       each fuzz target for FUZZ_SECONDS (clang, libFuzzer)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -163,6 +164,10 @@ bench-forecast: all
 .PHONY: bench-drift
 bench-drift: all
 	sh scripts/bench-drift
+
+.PHONY: bench-replay
+bench-replay: all
+	sh scripts/bench-replay
 
 bench-train: all
 	sh scripts/bench-train

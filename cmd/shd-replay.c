@@ -230,9 +230,9 @@ static void read_fleet(struct fleet *fl, const char *path, const char *want)
 }
 
 /*
- * A starting configuration: each resource R0 replicas, the metric at a
- * target of 60% with the limit, max replicas enough for twice the
- * observed peak at the target.
+ * A starting configuration: each resource R0 replicas, the metric at the
+ * default target (SHD_CONFIG_TARGET) with the limit, max replicas enough
+ * for twice the observed peak at the target.
  */
 static void derive(const struct fleet *fl, const char *path, double r0,
 		   double limit)
@@ -243,7 +243,8 @@ static void derive(const struct fleet *fl, const char *path, double r0,
 
 	for (size_t i = 0; i < fl->n; i++) {
 		const struct series *s = &fl->s[i];
-		double need = isnan(s->umax) ? r0 : ceil(r0 * s->umax / 60);
+		double need = isnan(s->umax) ? r0
+			      : ceil(r0 * s->umax / (SHD_CONFIG_TARGET * 100));
 		json_t *o;
 
 		if (!shd_name_ok(s->name))
@@ -252,7 +253,7 @@ static void derive(const struct fleet *fl, const char *path, double r0,
 			      "s:{s:s, s:[s]}}",
 			      "replicas", "current", r0, "min", 1,
 			      "max", fmax(2 * need, r0),
-			      "metrics", fl->metric, "target", 0.6,
+			      "metrics", fl->metric, "target", SHD_CONFIG_TARGET,
 			      "limit", limit, "cooldown", "15m",
 			      "executor", "type", "command", "argv", "true");
 		json_object_set_new(res, s->name, o);
