@@ -299,6 +299,9 @@ static int knob_conf(struct ld *l, json_t *o, const char *path, int k,
 	     (isfinite(kc->max) && kc->max != floor(kc->max)) ||
 	     (isfinite(kc->max_step) && kc->max_step != floor(kc->max_step))))
 		return bad(l, path, "replicas are whole numbers");
+	if (k == SHD_KNOB_REPLICAS && (kc->current > 1e6 || kc->min > 1e6 ||
+				       (isfinite(kc->max) && kc->max > 1e6)))
+		return bad(l, path, "over a million replicas");
 	if (kc->min > kc->max)
 		return bad(l, path, "min %g is above max %g", kc->min,
 			   kc->max);

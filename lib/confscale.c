@@ -54,8 +54,10 @@ static int scale_knob(json_t *o, int knob, double f)
 			 shd_quantity_parse(json_string_value(x), &v) != 0)
 			return -1;
 		v = shd_shadow_value(knob, fields[i], v, f);
-		if (json_object_set_new(o, fields[i], knob == SHD_KNOB_REPLICAS
-					|| knob == SHD_KNOB_STORAGE
+		/* whole numbers as integers while they are exact (2^53) */
+		if (json_object_set_new(o, fields[i], (knob == SHD_KNOB_REPLICAS
+					|| knob == SHD_KNOB_STORAGE) &&
+					v < 9007199254740992.0
 					? json_integer((json_int_t)v)
 					: json_real(v)) < 0)
 			return -1;
