@@ -1,10 +1,12 @@
 /*
  * shd-plot - draw one resource's streams through gnuplot: actual use, the
  * forecast with its interval band, limits, alerts and applied changes,
- * one panel per metric. Reads utilization, forecast and alert streams
- * (each known by its columns) and shd-apply's journal; writes a PNG, SVG
- * or PDF (gnuplot found at run time), or the gnuplot script (--script).
- * The script itself is lib/plot.c's; this reads the inputs into it.
+ * one panel per metric, and shd-replay's policies (their allocations and
+ * the utilization each would have seen). Reads utilization, forecast,
+ * alert and allocation streams (each known by its columns) and
+ * shd-apply's journal; writes a PNG, SVG or PDF (gnuplot found at run
+ * time), or the gnuplot script (--script). The script itself is
+ * lib/plot.c's; this reads the inputs into it.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include "config.h"
 #include "exec.h"
 #include "plot.h"
+#include "replay.h"
 #include "shd.h"
 
 static void usage(FILE *fp, int status)
@@ -29,10 +32,11 @@ static void usage(FILE *fp, int status)
 "usage: shd-plot -o FILE.png|.svg|.pdf [options] [STREAM...]\n"
 "       shd-plot --script [options] [STREAM...]\n"
 "Draw a resource's utilization, forecast (with its interval band), limits,\n"
-"alerts and applied changes through gnuplot, one panel per metric. Each\n"
-"STREAM is a utilization stream, a forecast stream (shd-predict) or an\n"
-"alert stream (shd-drift), told apart by their columns; with none, or\n"
-"'-', read standard input.\n"
+"alerts and applied changes through gnuplot, one panel per metric, and\n"
+"replayed policies' allocations. Each STREAM is a utilization stream, a\n"
+"forecast stream (shd-predict), an alert stream (shd-drift) or an\n"
+"allocation stream (shd-replay -o), told apart by their columns; with\n"
+"none, or '-', read standard input.\n"
 "\n"
 "  -o, --output FILE      write the image (format by extension: .png,\n"
 "                         .svg, .pdf), atomically\n"
@@ -41,6 +45,8 @@ static void usage(FILE *fp, int status)
 "  -r, --resource NAME    the resource to draw (needed when the inputs\n"
 "                         hold several)\n"
 "      --metrics A,B,...  these metrics, in this order (default: all)\n"
+"      --policies A,B,... of an allocation stream, these policies (static,\n"
+"                         reactive, percentile, shd; default: all)\n"
 "      --step N           of a rolling forecast, draw the forecast made N\n"
 "                         steps ahead (default 1)\n"
 "      --limit M=L        a limit line at L on metric M (repeatable)\n"
@@ -49,7 +55,8 @@ static void usage(FILE *fp, int status)
 "      --journal FILE     shd-apply's journal (or its state directory):\n"
 "                         the resource's changes as marked lines\n"
 "      --from TIME        start of the time axis (default: 2 days before\n"
-"                         the forecast's origin or the end of the data)\n"
+"                         the forecast's origin or the end of the data;\n"
+"                         an allocation stream alone: its start)\n"
 "      --to TIME          end of the time axis (default: the end of the\n"
 "                         forecast or of the data)\n"
 "      --size WxH         image size in pixels (default 1000 x 250 per\n"
@@ -65,14 +72,15 @@ static void usage(FILE *fp, int status)
 	exit(status);
 }
 
-enum { OPT_SCRIPT = 256, OPT_METRICS, OPT_STEP, OPT_LIMIT, OPT_JOURNAL,
-       OPT_FROM, OPT_TO, OPT_SIZE, OPT_TITLE };
+enum { OPT_SCRIPT = 256, OPT_METRICS, OPT_POLICIES, OPT_STEP, OPT_LIMIT,
+       OPT_JOURNAL, OPT_FROM, OPT_TO, OPT_SIZE, OPT_TITLE };
 
 static const struct option longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "script", no_argument, NULL, OPT_SCRIPT },
 	{ "resource", required_argument, NULL, 'r' },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "policies", required_argument, NULL, OPT_POLICIES },
 	{ "step", required_argument, NULL, OPT_STEP },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "config", required_argument, NULL, 'c' },
@@ -87,9 +95,9 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-enum kind { K_UTIL, K_FORECAST, K_ALERTS };
-static const char *const kind_name[] = { "utilization", "forecast",
-					 "alert" };
+enum kind { K_UTIL, K_FORECAST, K_ALERTS, K_ALLOC, K_N };
+static const char *const kind_name[K_N] = { "utilization", "forecast",
+					    "alert", "allocation" };
 
 /* A --limit M=L. */
 struct limit {
@@ -109,6 +117,13 @@ struct fcrow {
 	int64_t t, origin, step;
 };
 
+/* One allocation row of the resource (policy: an index of replay.h's). */
+struct arow {
+	int64_t t;
+	int policy;
+	double alloc, util;
+};
+
 #define NAMES_SHOWN 5
 
 struct ctx {
@@ -121,7 +136,7 @@ struct ctx {
 	int more;		/* and others */
 	int fixed_panels;	/* --metrics: no panel added */
 	int64_t interval;
-	const char *kind_path[3];	/* the input of each kind */
+	const char *kind_path[K_N];	/* the input of each kind */
 	size_t rows;		/* rows of the resource, all inputs */
 	/* the forecast stream, kept until its mode is known */
 	struct fcm *fm;
@@ -130,6 +145,10 @@ struct ctx {
 	double *fv;		/* (nfr, nfm, 5): pred lo hi cur act */
 	size_t nfr, capfr;
 	long horizon;
+	/* the allocation stream: its rows, the metric and its unit */
+	struct arow *ar;
+	size_t nar, capar;
+	char *ametric, *aunit;
 };
 
 static void oom(void)
@@ -181,6 +200,9 @@ static enum kind kind_of(const struct shd_schema *s, const char *path)
 	    col_of(s, "severity", SHD_KEY) >= 0 &&
 	    col_of(s, "cur", 0) >= 0 && col_of(s, "kept", SHD_U8) >= 0)
 		return K_ALERTS;
+	if (col_of(s, "policy", SHD_KEY) >= 0 && col_of(s, "alloc", 0) >= 0 &&
+	    col_of(s, "util", 0) >= 0)
+		return K_ALLOC;
 	if (col_of(s, "origin", SHD_TIME) >= 0 && col_of(s, "step", 0) >= 0) {
 		for (size_t j = 0; j < s->ncols; j++) {
 			size_t l = strlen(s->cols[j].name);
@@ -196,8 +218,8 @@ static enum kind kind_of(const struct shd_schema *s, const char *path)
 			nmetric++;
 	if (!nmetric)
 		cli_die(EXIT_BADINPUT, "%s: not a stream shd-plot knows: no "
-			"metric column (utilization, forecast or alerts)",
-			path);
+			"metric column (utilization, forecast, alerts or "
+			"allocations)", path);
 	return K_UTIL;
 }
 
@@ -318,6 +340,17 @@ static void forecast_row(struct ctx *c, const struct shd_frame *f, size_t i,
 	c->nfr++;
 }
 
+static void alloc_row(struct ctx *c, int64_t t, int policy, double alloc,
+		      double util)
+{
+	if (c->nar == c->capar) {
+		c->capar = c->capar ? 2 * c->capar : 1024;
+		if (!(c->ar = realloc(c->ar, c->capar * sizeof(*c->ar))))
+			oom();
+	}
+	c->ar[c->nar++] = (struct arow){ t, policy, alloc, util };
+}
+
 /* Reads the stream at PATH into the plot (or the forecast rows). */
 static void read_input(struct ctx *c, const char *path)
 {
@@ -326,7 +359,7 @@ static void read_input(struct ctx *c, const char *path)
 	const struct shd_schema *s;
 	enum kind kind;
 	int fd, rc, jt, jr, jm = -1, jo = -1, js = -1, jsev = -1, jc = -1,
-	    jk = -1;
+	    jk = -1, jp = -1, ja = -1, ju = -1;
 	struct { int j; long pi; } *um = NULL;
 	size_t num = 0;
 	const char *iv;
@@ -370,6 +403,16 @@ static void read_input(struct ctx *c, const char *path)
 		if (cov)
 			c->p->coverage = atof(cov);
 		c->horizon = h ? atol(h) : 0;
+	} else if (kind == K_ALLOC) {
+		const char *m = shd_schema_meta(s, "metric");
+
+		jp = shd_schema_find(s, "policy");
+		ja = shd_schema_find(s, "alloc");
+		ju = shd_schema_find(s, "util");
+		/* the metric the policies size by; shd-replay names it */
+		if (!(c->ametric = strdup(m && *m ? m : "util")) ||
+		    !(c->aunit = strdup(s->cols[ju].unit)))
+			oom();
 	} else {
 		jm = shd_schema_find(s, "metric");
 		jsev = shd_schema_find(s, "severity");
@@ -379,14 +422,18 @@ static void read_input(struct ctx *c, const char *path)
 	if (shd_frame_init(&f, s, shd_reader_dict(r)) < 0)
 		oom();
 	while ((rc = shd_reader_next(r, &f)) == 0) {
-		uint32_t id = 0;
-		int have_id = 0;
+		uint32_t id = 0, pid[SHD_NPOL];
+		int have_id = 0, have_pol[SHD_NPOL];
 
 		if (c->chosen && shd_dict_find(f.dict, c->chosen,
 					       strlen(c->chosen), &id) == 0)
 			have_id = 1;
 		else if (c->chosen && c->want)
 			continue;	/* not in this block */
+		for (int k = 0; kind == K_ALLOC && k < SHD_NPOL; k++)
+			have_pol[k] = shd_dict_find(
+				f.dict, shd_policy_name[k],
+				strlen(shd_policy_name[k]), &pid[k]) == 0;
 		for (size_t i = 0; i < f.nrows; i++) {
 			int64_t t;
 
@@ -401,6 +448,17 @@ static void read_input(struct ctx *c, const char *path)
 					    0);
 			} else if (kind == K_FORECAST) {
 				forecast_row(c, &f, i, jt, jo, js);
+			} else if (kind == K_ALLOC) {
+				uint32_t k = SHD_KEYCOL(&f, jp)[i];
+				int pol = -1;
+
+				for (int q = 0; q < SHD_NPOL && pol < 0; q++)
+					if (have_pol[q] && pid[q] == k)
+						pol = q;
+				if (pol >= 0)	/* a policy unknown here: no */
+					alloc_row(c, t, pol,
+						  value_at(&f, ja, i),
+						  value_at(&f, ju, i));
 			} else {
 				const char *m = shd_dict_str(
 					f.dict, SHD_KEYCOL(&f, jm)[i], NULL);
@@ -488,6 +546,86 @@ static void forecast_layers(struct ctx *c, int step)
 			}
 		}
 	}
+}
+
+/*
+ * The allocation rows into two panels of series after the others, one
+ * series per policy of SEL (a bit per replay.h's index) in replay.h's
+ * order, so that shd's comes last, on top, and thicker: "allocation", as
+ * steps (an allocation holds until the next), and "<metric> under each
+ * policy", as lines. GIVEN: --policies named them, so a missing one is
+ * worth a word. Returns the second panel's index, or -1.
+ */
+static long alloc_layers(struct ctx *c, unsigned sel, int given)
+{
+	struct shd_plot *p = c->p;
+	size_t n[SHD_NPOL] = { 0 };
+	char label[192];
+	long ia, iu;
+
+	if (!c->kind_path[K_ALLOC]) {
+		if (given)
+			cli_warn("--policies: no allocation stream "
+				 "(shd-replay -o) among the inputs");
+		return -1;
+	}
+	for (size_t i = 0; i < c->nar; i++)
+		n[c->ar[i].policy]++;
+	for (int k = 0; k < SHD_NPOL; k++)
+		if (given && (sel & (1u << k)) && !n[k])
+			cli_warn("%s: no rows of policy '%s'; left out",
+				 c->kind_path[K_ALLOC], shd_policy_name[k]);
+	snprintf(label, sizeof(label), "%s under each policy", c->ametric);
+	if (!shd_plot_series_panel(p, "allocation", NULL, SHD_PLOT_STEPS))
+		oom();
+	ia = (long)p->npanel - 1;
+	if (!shd_plot_series_panel(p, label, c->aunit, SHD_PLOT_LINES))
+		oom();
+	iu = (long)p->npanel - 1;
+	for (int k = 0; k < SHD_NPOL; k++) {
+		struct shd_plot_series *sa, *su;
+
+		if (!(sel & (1u << k)) || !n[k])
+			continue;
+		if (!(sa = shd_plot_series(&p->panel[ia], shd_policy_name[k],
+					   k, k == SHD_POL_SHD)) ||
+		    !(su = shd_plot_series(&p->panel[iu], shd_policy_name[k],
+					   k, k == SHD_POL_SHD)))
+			oom();
+		for (size_t i = 0; i < c->nar; i++)
+			if (c->ar[i].policy == k &&
+			    (shd_plot_series_add(sa, c->ar[i].t,
+						 c->ar[i].alloc) < 0 ||
+			     shd_plot_series_add(su, c->ar[i].t,
+						 c->ar[i].util) < 0))
+				oom();
+	}
+	return iu;
+}
+
+/* --policies A,B,...: a bit per replay.h's index. */
+static unsigned parse_policies(const char *arg)
+{
+	char *s = strdup(arg), *save = NULL;
+	unsigned sel = 0;
+
+	if (!s)
+		oom();
+	for (char *tok = strtok_r(s, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int k = 0;
+
+		while (k < SHD_NPOL && strcmp(tok, shd_policy_name[k]))
+			k++;
+		if (k == SHD_NPOL)
+			cli_die(EXIT_USAGE, "--policies: no policy '%s' (static, "
+				"reactive, percentile, shd)", tok);
+		sel |= 1u << k;
+	}
+	free(s);
+	if (!sel)
+		cli_die(EXIT_USAGE, "--policies: no policy named");
+	return sel;
 }
 
 /* "replicas 2->4" from a journal's knob and values. */
@@ -703,6 +841,9 @@ int main(int argc, char **argv)
 	const char *output = NULL, *config = NULL, *journal = NULL,
 		   *title = NULL, *gnuplot = NULL;
 	char *metrics = NULL;
+	unsigned policies = (1u << SHD_NPOL) - 1;
+	int policies_given = 0;
+	long upanel;
 	struct limit *lim = NULL;
 	size_t nlim = 0, step = 1, nstdin = 0;
 	unsigned width = 0, height = 0;
@@ -725,6 +866,10 @@ int main(int argc, char **argv)
 			ctx.want = optarg;
 			break;
 		case OPT_METRICS: metrics = optarg; break;
+		case OPT_POLICIES:
+			policies = parse_policies(optarg);
+			policies_given = 1;
+			break;
 		case OPT_STEP:
 			step = cli_size_arg("--step", optarg, 1, 1000000);
 			step_given = 1;
@@ -801,6 +946,13 @@ int main(int argc, char **argv)
 		cli_die(EXIT_USAGE, "--step %zu: the forecast's horizon is %ld",
 			step, ctx.horizon);
 	forecast_layers(&ctx, (int)step);
+	upanel = alloc_layers(&ctx, policies, policies_given);
+	/* the allocation stream alone: say what the panels compare */
+	if (!title && ctx.kind_path[K_ALLOC] && !ctx.kind_path[K_UTIL] &&
+	    !ctx.kind_path[K_FORECAST] && !ctx.kind_path[K_ALERTS] &&
+	    asprintf(&plot.title, "%s: policies replayed on %s", ctx.chosen,
+		     ctx.ametric) < 0)
+		oom();
 	if (!(plot.resource = strdup(ctx.chosen)) ||
 	    (title && !(plot.title = strdup(title))))
 		oom();
@@ -820,8 +972,14 @@ int main(int argc, char **argv)
 				struct shd_plot_panel *pn = shd_plot_find(
 					&plot, r->metric[k].name);
 
-				if (pn && !isnan(r->metric[k].limit))
+				if (isnan(r->metric[k].limit))
+					continue;
+				if (pn)
 					pn->limit = r->metric[k].limit;
+				if (upanel >= 0 && !strcmp(r->metric[k].name,
+							   ctx.ametric))
+					plot.panel[upanel].limit =
+						r->metric[k].limit;
 			}
 		shd_config_release(&conf);
 	}
@@ -830,13 +988,16 @@ int main(int argc, char **argv)
 
 		if (pn)
 			pn->limit = lim[k].v;
+		if (upanel >= 0 && !strcmp(lim[k].metric, ctx.ametric))
+			plot.panel[upanel].limit = lim[k].v;
 	}
 	if (journal)
 		read_journal(&plot, journal, ctx.chosen);
 	for (size_t k = 0; metrics && k < plot.npanel; k++) {
 		const struct shd_plot_panel *pn = &plot.panel[k];
 
-		if (!pn->n[SHD_PLOT_ACTUAL] && !pn->n[SHD_PLOT_FORECAST] &&
+		if (pn->kind == SHD_PLOT_METRIC && !pn->n[SHD_PLOT_ACTUAL] &&
+		    !pn->n[SHD_PLOT_FORECAST] &&
 		    !pn->n[SHD_PLOT_ALERT])
 			cli_warn("no metric '%s' in the inputs; left out",
 				 pn->metric);
@@ -845,6 +1006,8 @@ int main(int argc, char **argv)
 	rc = shd_plot_prepare(&plot);
 	if (rc < 0)
 		cli_die(EXIT_USAGE, "the time window is empty (--from, --to)");
+	if (rc == 0 && (plot.from == INT64_MIN || plot.to == INT64_MIN))
+		cli_die(EXIT_BADINPUT, "nothing of '%s' to draw", ctx.chosen);
 	if (rc == 0) {
 		char a[32], b[32];
 
@@ -878,6 +1041,9 @@ int main(int argc, char **argv)
 	free(ctx.fm);
 	free(ctx.fr);
 	free(ctx.fv);
+	free(ctx.ar);
+	free(ctx.ametric);
+	free(ctx.aunit);
 	shd_plot_release(&plot);
 	return cli_close_stdout();
 }

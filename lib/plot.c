@@ -8,6 +8,7 @@
  * line up whatever their tic labels, and the legend sits in a right-hand
  * margin of its own instead of over the data.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -34,6 +35,17 @@
 #define C_ORIGIN "#999999"
 #define C_GRID "#e4e4e4"
 
+/*
+ * Series, by their colour index: Okabe and Ito's colour-blind safe
+ * palette, grey first (shd-plot: static, reactive, percentile, shd), then
+ * round again.
+ */
+static const char *const c_series[] = {
+	"#7f7f7f", "#cc79a7", "#009e73", "#0072b2", "#e69f00", "#56b4e9",
+	"#d55e00", "#000000",
+};
+#define NSERIES_C (sizeof(c_series) / sizeof(c_series[0]))
+
 void shd_plot_init(struct shd_plot *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -48,6 +60,11 @@ static void panel_release(struct shd_plot_panel *pn)
 	free(pn->unit);
 	for (int l = 0; l < SHD_PLOT_NLAYER; l++)
 		free(pn->pt[l]);
+	for (size_t k = 0; k < pn->nser; k++) {
+		free(pn->ser[k].name);
+		free(pn->ser[k].pt);
+	}
+	free(pn->ser);
 	memset(pn, 0, sizeof(*pn));
 }
 
@@ -67,9 +84,37 @@ void shd_plot_release(struct shd_plot *p)
 struct shd_plot_panel *shd_plot_find(struct shd_plot *p, const char *metric)
 {
 	for (size_t i = 0; i < p->npanel; i++)
-		if (strcmp(p->panel[i].metric, metric) == 0)
+		if (p->panel[i].kind == SHD_PLOT_METRIC &&
+		    strcmp(p->panel[i].metric, metric) == 0)
 			return &p->panel[i];
 	return NULL;
+}
+
+/* A new empty panel NAME of KIND at the end, or NULL (ENOMEM). */
+static struct shd_plot_panel *new_panel(struct shd_plot *p, const char *name,
+					int kind)
+{
+	struct shd_plot_panel *pn;
+
+	if (p->npanel == p->cappanel) {
+		size_t cap = p->cappanel ? 2 * p->cappanel : 8;
+		struct shd_plot_panel *np = realloc(p->panel, cap * sizeof(*np));
+
+		if (!np)
+			return NULL;
+		p->panel = np;
+		p->cappanel = cap;
+	}
+	pn = &p->panel[p->npanel];
+	memset(pn, 0, sizeof(*pn));
+	pn->limit = NAN;
+	pn->kind = kind;
+	if (!(pn->metric = strdup(name)) || !(pn->unit = strdup(""))) {
+		panel_release(pn);
+		return NULL;
+	}
+	p->npanel++;
+	return pn;
 }
 
 struct shd_plot_panel *shd_plot_panel(struct shd_plot *p, const char *metric,
@@ -77,27 +122,8 @@ struct shd_plot_panel *shd_plot_panel(struct shd_plot *p, const char *metric,
 {
 	struct shd_plot_panel *pn = shd_plot_find(p, metric);
 
-	if (!pn) {
-		if (p->npanel == p->cappanel) {
-			size_t cap = p->cappanel ? 2 * p->cappanel : 8;
-			struct shd_plot_panel *np =
-				realloc(p->panel, cap * sizeof(*np));
-
-			if (!np)
-				return NULL;
-			p->panel = np;
-			p->cappanel = cap;
-		}
-		pn = &p->panel[p->npanel];
-		memset(pn, 0, sizeof(*pn));
-		pn->limit = NAN;
-		if (!(pn->metric = strdup(metric)) ||
-		    !(pn->unit = strdup(""))) {
-			panel_release(pn);
-			return NULL;
-		}
-		p->npanel++;
-	}
+	if (!pn && !(pn = new_panel(p, metric, SHD_PLOT_METRIC)))
+		return NULL;
 	if (unit && *unit && strcmp(unit, "-") != 0 && !*pn->unit) {
 		char *u = strdup(unit);
 
@@ -123,6 +149,74 @@ int shd_plot_add(struct shd_plot_panel *pn, int layer,
 		pn->cap[layer] = cap;
 	}
 	pn->pt[layer][pn->n[layer]++] = *pt;
+	return 0;
+}
+
+struct shd_plot_panel *shd_plot_series_panel(struct shd_plot *p,
+					     const char *label,
+					     const char *unit, int kind)
+{
+	struct shd_plot_panel *pn;
+
+	assert(kind == SHD_PLOT_LINES || kind == SHD_PLOT_STEPS);
+	if (!(pn = new_panel(p, label, kind)))
+		return NULL;
+	if (unit && *unit && strcmp(unit, "-") != 0) {
+		char *u = strdup(unit);
+
+		if (!u) {
+			panel_release(pn);
+			p->npanel--;
+			return NULL;
+		}
+		free(pn->unit);
+		pn->unit = u;
+	}
+	return pn;
+}
+
+struct shd_plot_series *shd_plot_series(struct shd_plot_panel *pn,
+					const char *name, int colour,
+					int bold)
+{
+	struct shd_plot_series *sr;
+
+	assert(pn->kind != SHD_PLOT_METRIC && colour >= 0);
+	for (size_t k = 0; k < pn->nser; k++)
+		if (!strcmp(pn->ser[k].name, name))
+			return &pn->ser[k];
+	if (pn->nser == pn->capser) {
+		size_t cap = pn->capser ? 2 * pn->capser : 4;
+		struct shd_plot_series *ns = realloc(pn->ser,
+						     cap * sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		pn->ser = ns;
+		pn->capser = cap;
+	}
+	sr = &pn->ser[pn->nser];
+	memset(sr, 0, sizeof(*sr));
+	if (!(sr->name = strdup(name)))
+		return NULL;
+	sr->colour = colour;
+	sr->bold = bold;
+	pn->nser++;
+	return sr;
+}
+
+int shd_plot_series_add(struct shd_plot_series *s, int64_t t, double v)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct shd_plot_pt *np = realloc(s->pt, cap * sizeof(*np));
+
+		if (!np)
+			return SHD_ENOMEM;
+		s->pt = np;
+		s->cap = cap;
+	}
+	s->pt[s->n++] = (struct shd_plot_pt){ t, v, NAN, NAN, 0 };
 	return 0;
 }
 
@@ -194,26 +288,61 @@ static void clip_layer(struct shd_plot_pt *v, size_t *n, int64_t from,
 	*n = k;
 }
 
+static void span_pts(const struct shd_plot_pt *v, size_t n, int64_t *lo,
+		     int64_t *hi)
+{
+	for (size_t k = 0; k < n; k++) {
+		if (v[k].t < *lo)
+			*lo = v[k].t;
+		if (v[k].t > *hi)
+			*hi = v[k].t;
+	}
+}
+
+/* The span of LAYER in all panels; of the series with SHD_PLOT_NLAYER. */
 static void span_of(const struct shd_plot *p, int layer, int64_t *lo,
 		    int64_t *hi)
 {
 	for (size_t i = 0; i < p->npanel; i++) {
 		const struct shd_plot_panel *pn = &p->panel[i];
 
-		for (size_t k = 0; k < pn->n[layer]; k++) {
-			if (pn->pt[layer][k].t < *lo)
-				*lo = pn->pt[layer][k].t;
-			if (pn->pt[layer][k].t > *hi)
-				*hi = pn->pt[layer][k].t;
+		if (layer < SHD_PLOT_NLAYER) {
+			span_pts(pn->pt[layer], pn->n[layer], lo, hi);
+			continue;
 		}
+		for (size_t k = 0; k < pn->nser; k++)
+			span_pts(pn->ser[k].pt, pn->ser[k].n, lo, hi);
 	}
+}
+
+/* Has V (N points) a value? */
+static int any_value(const struct shd_plot_pt *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(v[i].v))
+			return 1;
+	return 0;
+}
+
+/*
+ * The window of series alone: their whole span, within what was given
+ * (--from alone: to their end; --to alone: from their start), and two
+ * days where that leaves nothing.
+ */
+static void series_window(struct shd_plot *p, int64_t slo, int64_t shi)
+{
+	if (p->from == INT64_MIN)
+		p->from = p->to == INT64_MIN || slo < p->to ? slo
+							     : p->to - WINDOW_MS;
+	if (p->to == INT64_MIN)
+		p->to = shi > p->from ? shi : p->from + WINDOW_MS;
 }
 
 int shd_plot_prepare(struct shd_plot *p)
 {
 	int64_t alo = INT64_MAX, ahi = INT64_MIN, flo = INT64_MAX,
-		fhi = INT64_MIN, llo = INT64_MAX, lhi = INT64_MIN, anchor, to,
-		first;
+		fhi = INT64_MIN, llo = INT64_MAX, lhi = INT64_MIN,
+		slo = INT64_MAX, shi = INT64_MIN, anchor, to, first;
 	size_t k = 0, np;
 
 	for (size_t i = 0; i < p->npanel; i++) {
@@ -223,6 +352,8 @@ int shd_plot_prepare(struct shd_plot *p)
 		sort_layer(pn->pt[SHD_PLOT_FORECAST],
 			   &pn->n[SHD_PLOT_FORECAST], 1);
 		sort_layer(pn->pt[SHD_PLOT_ALERT], &pn->n[SHD_PLOT_ALERT], 0);
+		for (size_t j = 0; j < pn->nser; j++)
+			sort_layer(pn->ser[j].pt, &pn->ser[j].n, 1);
 	}
 	if (p->nmark > 1)
 		qsort(p->mark, p->nmark, sizeof(*p->mark), mark_by_time);
@@ -234,6 +365,7 @@ int shd_plot_prepare(struct shd_plot *p)
 	span_of(p, SHD_PLOT_ACTUAL, &alo, &ahi);
 	span_of(p, SHD_PLOT_FORECAST, &flo, &fhi);
 	span_of(p, SHD_PLOT_ALERT, &llo, &lhi);
+	span_of(p, SHD_PLOT_NLAYER, &slo, &shi);
 	if (p->origin != INT64_MIN)
 		anchor = p->origin;
 	else if (p->last_origin != INT64_MIN)
@@ -244,11 +376,14 @@ int shd_plot_prepare(struct shd_plot *p)
 		anchor = fhi;
 	else
 		anchor = lhi;
-	if (anchor == INT64_MIN)
-		return 0;	/* no point at all */
 	to = fhi != INT64_MIN && fhi > anchor ? fhi : anchor;
 	first = alo < flo ? alo : flo;
 	first = llo < first ? llo : first;
+	first = slo < first ? slo : first;
+	if (anchor == INT64_MIN && shi != INT64_MIN)
+		series_window(p, slo, shi);
+	else if (anchor == INT64_MIN)
+		return 0;	/* no point at all */
 	if (p->from == INT64_MIN) {
 		p->from = (p->to != INT64_MIN ? p->to : anchor) - WINDOW_MS;
 		/* not before the data begins (a forecast alone) */
@@ -273,6 +408,12 @@ int shd_plot_prepare(struct shd_plot *p)
 				      (l == SHD_PLOT_FORECAST &&
 				       !isnan(pn->pt[l][j].lo) &&
 				       !isnan(pn->pt[l][j].hi));
+		}
+		for (size_t j = 0; j < pn->nser; j++) {
+			struct shd_plot_series *sr = &pn->ser[j];
+
+			clip_layer(sr->pt, &sr->n, p->from, p->to);
+			any = any || any_value(sr->pt, sr->n);
 		}
 		if (!any) {
 			panel_release(pn);
@@ -490,13 +631,13 @@ static int block_has(const struct shd_plot *p, const struct shd_plot_pt *v,
  * one blank line for a run of missing values or a hole in time.
  */
 static void put_block(FILE *fp, const struct shd_plot *p, const char *name,
-		      size_t idx, const struct shd_plot_pt *v, size_t n, int b)
+		      const struct shd_plot_pt *v, size_t n, int b)
 {
 	int64_t step = b == B_KEPT || b == B_SUPP ? 0 : usual_step(p, v, n);
 	int gap = 1;		/* no blank line before the first row */
 	int64_t last = INT64_MIN;
 
-	fprintf(fp, "$%s%zu << EOD\n", name, idx);
+	fprintf(fp, "$%s << EOD\n", name);
 	for (size_t i = 0; i < n; i++) {
 		int ok;
 
@@ -539,6 +680,42 @@ static void put_block(FILE *fp, const struct shd_plot *p, const char *name,
 		gap = 0;
 	}
 	fputs("EOD\n", fp);
+}
+
+/* Block B of layer V of panel IDX, $<PREFIX><IDX>, if it has anything. */
+static void put_layer(FILE *fp, const struct shd_plot *p, const char *prefix,
+		      size_t idx, const struct shd_plot_pt *v, size_t n, int b)
+{
+	char name[32];
+
+	if (!block_has(p, v, n, b))
+		return;
+	snprintf(name, sizeof(name), "%s%zu", prefix, idx);
+	put_block(fp, p, name, v, n, b);
+}
+
+/*
+ * The block of series K of panel IDX: $ser<IDX>_<K>, then its name in
+ * letters, digits and '_' (to read the script by), "ser2_4_shd"; DOTS:
+ * its values alone, $serdots2_4_shd.
+ */
+static void series_block(char *buf, size_t n, size_t idx, size_t k,
+			 const char *name, int dots)
+{
+	size_t l;
+
+	snprintf(buf, n, "ser%s%zu_%zu_", dots ? "dots" : "", idx, k + 1);
+	l = strlen(buf);
+	for (; *name && l + 1 < n && l < 40; name++) {
+		unsigned char c = (unsigned char)*name;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_')
+			buf[l++] = (char)c;
+	}
+	if (buf[l - 1] == '_')
+		l--;		/* nothing of the name: "ser2_4" */
+	buf[l] = '\0';
 }
 
 /* The forecast's legend entry: "forecast", "forecast 5 min ahead". */
@@ -640,6 +817,10 @@ static void put_terminal(FILE *fp, const struct shd_plot_out *o)
 	}
 }
 
+/* The y axis of a panel: its data's range, and a little room around. */
+#define Y_AXIS "set autoscale yfix\n" \
+	       "set offsets 0, 0, graph 0.06, graph 0.06\n"
+
 /* Screen fractions of the layout, from margins in pixels. */
 struct layout {
 	double l, r, b, t, gap;
@@ -661,6 +842,9 @@ static size_t key_chars(const struct shd_plot *p)
 	if (strlen(buf) > most)
 		most = strlen(buf);
 	for (size_t i = 0; i < p->npanel; i++) {
+		for (size_t k = 0; k < p->panel[i].nser; k++)
+			if (strlen(p->panel[i].ser[k].name) > most)
+				most = strlen(p->panel[i].ser[k].name);
 		if (isnan(p->panel[i].limit))
 			continue;
 		shd_format_double(p->panel[i].limit, buf);
@@ -700,17 +884,44 @@ static struct layout layout_of(const struct shd_plot *p,
 }
 
 /*
+ * Does the y axis of panel PN start at zero? Steps (allocations) that
+ * are never negative: an allocation is an amount, and 4 replicas against
+ * 1 should look four times as many.
+ */
+static int from_zero(const struct shd_plot_panel *pn)
+{
+	if (pn->kind != SHD_PLOT_STEPS)
+		return 0;
+	for (size_t k = 0; k < pn->nser; k++)
+		for (size_t j = 0; j < pn->ser[k].n; j++)
+			if (pn->ser[k].pt[j].v < 0)
+				return 0;
+	return 1;
+}
+
+/*
  * A y tic step for panel PN: a round number (1, 2, 2.5 or 5 times a power
  * of ten) giving at most one tic per 30 pixels of its height; gnuplot's
- * own choice looks at the range only, and crowds short panels. 0 when
- * the panel's values span nothing.
+ * own choice looks at the range only, and crowds short panels. Steps of
+ * whole numbers only (allocations: replicas) have whole tics. 0 when the
+ * panel's values span nothing.
  */
 static double ytic_step(const struct shd_plot_panel *pn, double px)
 {
 	static const double nice[] = { 1, 2, 2.5, 5, 10 };
 	double lo = INFINITY, hi = -INFINITY, raw, mag;
-	int most = (int)(px / 30);
+	int most = (int)(px / 30), whole = pn->kind == SHD_PLOT_STEPS;
 
+	for (size_t k = 0; k < pn->nser; k++)
+		for (size_t j = 0; j < pn->ser[k].n; j++) {
+			double v = pn->ser[k].pt[j].v;
+
+			if (!isfinite(v))
+				continue;
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
+			whole = whole && v == floor(v);
+		}
 	for (int l = 0; l < SHD_PLOT_NLAYER; l++)
 		for (size_t k = 0; k < pn->n[l]; k++) {
 			const struct shd_plot_pt *q = &pn->pt[l][k];
@@ -730,6 +941,8 @@ static double ytic_step(const struct shd_plot_panel *pn, double px)
 		lo = fmin(lo, pn->limit);
 		hi = fmax(hi, pn->limit);
 	}
+	if (from_zero(pn))
+		lo = 0;
 	if (!(hi > lo) || !isfinite(hi - lo))
 		return 0;
 	if (most < 2)
@@ -738,9 +951,10 @@ static double ytic_step(const struct shd_plot_panel *pn, double px)
 	raw = (hi - lo) * 1.12 / most;
 	mag = pow(10, floor(log10(raw)));
 	for (size_t k = 0; k < sizeof(nice) / sizeof(nice[0]); k++)
-		if (nice[k] * mag >= raw)
-			return nice[k] * mag;
-	return 10 * mag;
+		if (nice[k] * mag >= raw &&
+		    (!whole || nice[k] * mag == floor(nice[k] * mag)))
+			return whole && nice[k] * mag < 1 ? 1 : nice[k] * mag;
+	return whole && 10 * mag < 1 ? 1 : 10 * mag;
 }
 
 static void put_panel(FILE *fp, const struct shd_plot *p,
@@ -773,6 +987,10 @@ static void put_panel(FILE *fp, const struct shd_plot *p,
 	} else {
 		fputs("set ytics autofreq\n", fp);
 	}
+	/* from zero, with room above the top step for the frame */
+	if (from_zero(pn))
+		fputs("set yrange [0:*]\nset offsets 0, 0, graph 0.1, 0\n",
+		      fp);
 	if (last) {
 		fputs("set format x ", fp);
 		put_str(fp, shd_plot_timefmt(p->to - p->from));
@@ -873,10 +1091,41 @@ static void put_panel(FILE *fp, const struct shd_plot *p,
 			sep, i + 1);
 		sep = ", \\\n     ";
 	}
+	/*
+	 * series over the limit, in their order (the last on top); a bold
+	 * one is twice as thick, so that it shows where others run with it
+	 */
+	for (size_t k = 0; k < pn->nser; k++) {
+		const struct shd_plot_series *sr = &pn->ser[k];
+		const char *c = c_series[(size_t)sr->colour % NSERIES_C];
+		char name[64];
+
+		if (block_has(p, sr->pt, sr->n, B_VALUE)) {
+			series_block(name, sizeof(name), i + 1, k, sr->name,
+				     0);
+			fprintf(fp, "%s$%s using 1:2 with %s lc rgb '%s' "
+				"lw %s title ", sep, name,
+				pn->kind == SHD_PLOT_STEPS ? "steps" : "lines",
+				c, sr->bold ? "3" : "1.5");
+			put_str(fp, sr->name);
+			sep = ", \\\n     ";
+		}
+		if (block_has(p, sr->pt, sr->n, B_DOTS)) {
+			series_block(name, sizeof(name), i + 1, k, sr->name,
+				     1);
+			fprintf(fp, "%s$%s using 1:2 with points pt 7 ps %s "
+				"lc rgb '%s' notitle", sep, name,
+				sr->bold ? "0.8" : "0.5", c);
+			sep = ", \\\n     ";
+		}
+	}
 	if (!strcmp(sep, "plot "))
 		/* nothing drawable (only missing values): an empty frame */
 		fputs("set yrange [0:1]\nplot NaN notitle", fp);
 	fputc('\n', fp);
+	/* the next panel's y axis as before */
+	if (!strcmp(sep, "plot ") || from_zero(pn))
+		fputs(Y_AXIS, fp);
 }
 
 int shd_plot_write(const struct shd_plot *p, const struct shd_plot_out *o,
@@ -909,20 +1158,27 @@ int shd_plot_write(const struct shd_plot *p, const struct shd_plot_out *o,
 		fputs("# ", fp);
 		put_str(fp, pn->metric);
 		fputc('\n', fp);
-		if (block_has(p, ac, na, B_VALUE))
-			put_block(fp, p, "act", i + 1, ac, na, B_VALUE);
-		if (block_has(p, ac, na, B_DOTS))
-			put_block(fp, p, "actdots", i + 1, ac, na, B_DOTS);
-		if (block_has(p, fc, nf, B_VALUE))
-			put_block(fp, p, "fc", i + 1, fc, nf, B_VALUE);
-		if (block_has(p, fc, nf, B_DOTS))
-			put_block(fp, p, "fcdots", i + 1, fc, nf, B_DOTS);
-		if (block_has(p, fc, nf, B_BAND))
-			put_block(fp, p, "band", i + 1, fc, nf, B_BAND);
-		if (block_has(p, al, nl, B_KEPT))
-			put_block(fp, p, "kept", i + 1, al, nl, B_KEPT);
-		if (block_has(p, al, nl, B_SUPP))
-			put_block(fp, p, "supp", i + 1, al, nl, B_SUPP);
+		put_layer(fp, p, "act", i + 1, ac, na, B_VALUE);
+		put_layer(fp, p, "actdots", i + 1, ac, na, B_DOTS);
+		put_layer(fp, p, "fc", i + 1, fc, nf, B_VALUE);
+		put_layer(fp, p, "fcdots", i + 1, fc, nf, B_DOTS);
+		put_layer(fp, p, "band", i + 1, fc, nf, B_BAND);
+		put_layer(fp, p, "kept", i + 1, al, nl, B_KEPT);
+		put_layer(fp, p, "supp", i + 1, al, nl, B_SUPP);
+		for (size_t k = 0; k < pn->nser; k++) {
+			const struct shd_plot_series *sr = &pn->ser[k];
+			char name[64];
+
+			fputs("# ", fp);
+			put_str(fp, sr->name);
+			fputc('\n', fp);
+			series_block(name, sizeof(name), i + 1, k, sr->name, 0);
+			if (block_has(p, sr->pt, sr->n, B_VALUE))
+				put_block(fp, p, name, sr->pt, sr->n, B_VALUE);
+			series_block(name, sizeof(name), i + 1, k, sr->name, 1);
+			if (block_has(p, sr->pt, sr->n, B_DOTS))
+				put_block(fp, p, name, sr->pt, sr->n, B_DOTS);
+		}
 	}
 
 	fputc('\n', fp);
@@ -947,8 +1203,7 @@ int shd_plot_write(const struct shd_plot *p, const struct shd_plot_out *o,
 	      "set ytics nomirror out scale 0.6\n"
 	      "set format y '%.4g'\n"
 	      "set grid xtics ytics back lc rgb '" C_GRID "' lw 1 dt 1\n"
-	      "set autoscale yfix\n"
-	      "set offsets 0, 0, graph 0.06, graph 0.06\n"
+	      Y_AXIS
 	      "set key outside right top vertical Left reverse noautotitle "
 	      "samplen 2.5 spacing 1.1\n"
 	      "set style fill solid 1.0 noborder\n", fp);

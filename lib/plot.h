@@ -11,10 +11,17 @@
  * and a limit (a dashed horizontal line). Marks are vertical lines with a
  * label in every panel (changes from shd-apply's journal).
  *
+ * A panel of series comes instead with any number of named lines (t, v),
+ * each in a colour of its own, drawn as lines or as steps (a value holds
+ * until the next): shd-replay's policies, their allocations and the
+ * utilization each would have seen. It is never a metric's panel.
+ *
  * shd_plot_prepare sorts the layers, settles the time window (by default
  * from two days before the forecast's last origin, or the end of the
  * actual data, but not before the first point, to the end of the
- * forecast), drops points outside it and panels left empty. shd_plot_write then writes a self-contained script:
+ * forecast; with series alone, their whole span), drops points outside
+ * it and panels left empty. shd_plot_write then writes a self-contained
+ * script:
  * the points as inline data blocks ($act1 << EOD ... EOD; times in Unix
  * seconds, a blank line where a value is missing or the series has a
  * hole, so that NaN is a gap and never zero), the terminal and output,
@@ -36,12 +43,27 @@ struct shd_plot_pt {
 	int kept;		/* alert: 1 kept, 0 suppressed */
 };
 
+/* What a panel draws: a metric's layers, or series as lines or steps. */
+enum shd_plot_kind { SHD_PLOT_METRIC, SHD_PLOT_LINES, SHD_PLOT_STEPS };
+
+/* One named line of a panel of series. */
+struct shd_plot_series {
+	char *name;		/* owned; the legend entry */
+	int colour;		/* an index into plot.c's palette (>= 0) */
+	int bold;		/* a thicker line */
+	struct shd_plot_pt *pt;	/* owned; t and v only */
+	size_t n, cap;
+};
+
 struct shd_plot_panel {
-	char *metric;		/* owned */
+	char *metric;		/* owned; of a panel of series, its label */
 	char *unit;		/* owned; "" when none */
 	double limit;		/* NaN: none */
-	struct shd_plot_pt *pt[SHD_PLOT_NLAYER];	/* owned */
+	int kind;		/* enum shd_plot_kind */
+	struct shd_plot_pt *pt[SHD_PLOT_NLAYER];	/* owned; a metric's */
 	size_t n[SHD_PLOT_NLAYER], cap[SHD_PLOT_NLAYER];
+	struct shd_plot_series *ser;	/* owned, in drawing order */
+	size_t nser, capser;
 };
 
 struct shd_plot_mark {
@@ -76,10 +98,11 @@ void shd_plot_init(struct shd_plot *p);
 void shd_plot_release(struct shd_plot *p);
 
 /*
- * The panel of METRIC, or NULL when there is none (shd_plot_find), or
- * added at the end when there is none (shd_plot_panel; UNIT may be NULL,
- * and the first non-empty one given is kept; NULL only on ENOMEM). The
- * pointer stays valid until the next shd_plot_panel or shd_plot_prepare.
+ * The panel of METRIC (panels of series aside), or NULL when there is
+ * none (shd_plot_find), or added at the end when there is none
+ * (shd_plot_panel; UNIT may be NULL, and the first non-empty one given is
+ * kept; NULL only on ENOMEM). The pointer stays valid until the next new
+ * panel (shd_plot_panel, shd_plot_series_panel) or shd_plot_prepare.
  */
 struct shd_plot_panel *shd_plot_find(struct shd_plot *p, const char *metric);
 struct shd_plot_panel *shd_plot_panel(struct shd_plot *p, const char *metric,
@@ -89,13 +112,37 @@ struct shd_plot_panel *shd_plot_panel(struct shd_plot *p, const char *metric,
 int shd_plot_add(struct shd_plot_panel *pn, int layer,
 		 const struct shd_plot_pt *pt);
 
+/*
+ * A panel of series, drawn as KIND (SHD_PLOT_LINES or SHD_PLOT_STEPS),
+ * added at the end. LABEL names it on the y axis, with UNIT (NULL or ""
+ * for none) in parentheses; shd_plot_find never returns it, whatever its
+ * label. NULL only on ENOMEM; the pointer stays valid as shd_plot_panel's.
+ */
+struct shd_plot_panel *shd_plot_series_panel(struct shd_plot *p,
+					     const char *label,
+					     const char *unit, int kind);
+
+/*
+ * The series NAME of panel PN, added at the end (drawn after, so over,
+ * the others) with COLOUR and BOLD when there is none. NULL only on
+ * ENOMEM; the pointer stays valid until the next new series of PN.
+ */
+struct shd_plot_series *shd_plot_series(struct shd_plot_panel *pn,
+					const char *name, int colour,
+					int bold);
+
+/* Appends (T, V) to series S (V NaN: a gap). 0 or SHD_ENOMEM. */
+int shd_plot_series_add(struct shd_plot_series *s, int64_t t, double v);
+
 /* A vertical mark at T labelled LABEL (copied). 0 or SHD_ENOMEM. */
 int shd_plot_mark(struct shd_plot *p, int64_t t, const char *label);
 
 /*
- * Sorts the layers by time (actual and forecast: one point per time, the
- * first with a value winning), settles P->from and P->to where they are
- * INT64_MIN (see above; P->to alone: the two days before it), and keeps only the points, marks and panels inside. Returns
+ * Sorts the layers by time (actual, forecast and series: one point per
+ * time, the first with a value winning), settles P->from and P->to where
+ * they are INT64_MIN (see above; P->to alone: the two days before it, or
+ * with series alone, their span up to it), and keeps only the points,
+ * marks and panels inside. Returns
  * the number of panels left (0: nothing to draw in the window), or
  * SHD_EINVAL when the window is empty (from >= to).
  */

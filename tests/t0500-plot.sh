@@ -1,11 +1,13 @@
 #!/bin/sh
 # shd-plot on the sample fleet (data/fleet.csv.gz): the gnuplot script
 # (--script: data blocks, multiplot, the default and given windows, units,
-# limits, alerts, journal marks, NaN as gaps) always; with gnuplot, PNG,
-# SVG and PDF images of the requested size (the PNG signature and IHDR
-# read with od), a rolling forecast, and a failed gnuplot leaving the old
+# limits, alerts, journal marks, NaN as gaps, shd-replay's allocation
+# stream and --policies) always; with gnuplot, PNG, SVG and PDF images of
+# the requested size (the PNG signature and IHDR read with od), a rolling
+# forecast, the policies replayed, and a failed gnuplot leaving the old
 # image whole; the errors: unknown resource, several resources without
-# -r, a truncated stream, no -o, no gnuplot, bad journal lines.
+# -r, a truncated stream, no -o, no gnuplot, bad journal lines, an
+# unknown policy.
 . "$SHD_TESTS/lib.sh"
 
 command -v shd-plot >/dev/null 2>&1 || skip "no shd-plot"
@@ -106,6 +108,69 @@ block '$act1' "$T/out" >"$T/gap.rows"
 	fail "gaps: $(cat "$T/gap.rows")"
 if grep -q ' 0$' "$T/gap.rows"; then fail "a missing value became 0"; fi
 
+# ------------------------------------------------ the allocation stream
+# shd-replay on a rolling forecast of the last two days (as t0700-replay)
+shd-predict -q -m "$T/m.model" --rolling --from 2024-01-27T00:00:00Z \
+	-o "$T/roll.shd" "$T/fleet.shd" || fail "shd-predict --rolling failed"
+shd-replay -q --derive-config "$T/d.json" -o "$T/alloc.shd" "$T/roll.shd" ||
+	fail "shd-replay failed"
+expect_status 0 shd-plot -r web-2 -c "$T/d.json" --script "$T/alloc.shd"
+cp "$T/out" "$T/a.gp"
+for want in 'set multiplot layout 2,1 ' "set ylabel 'allocation'" \
+    "set ylabel 'cpu under each policy (%)'" "title 'limit 90'" \
+    "title 'web-2: policies replayed on cpu'"; do
+	grep -q -- "$want" "$T/a.gp" || fail "allocation --script lacks '$want'"
+done
+# a block per policy in each panel, every step (two days of 5 minutes)
+k=0
+for p in static reactive percentile shd; do
+	k=$((k + 1))
+	for pn in 1 2; do
+		[ "$(block "\$ser${pn}_${k}_$p" "$T/a.gp" | wc -l)" = 576 ] ||
+			fail "policy $p, panel $pn: $(block "\$ser${pn}_${k}_$p" \
+				"$T/a.gp" | wc -l) rows"
+	done
+done
+# the allocations as steps, a colour each, shd's last and thicker; the
+# limit on the utilization only
+[ "$(grep -c ' with steps lc rgb ' "$T/a.gp")" = 4 ] ||
+	fail "steps: $(grep 'with steps' "$T/a.gp")"
+[ "$(grep ' with steps ' "$T/a.gp" | sed "s/.*lc rgb '\([^']*\)'.*/\1/" |
+	sort -u | wc -l)" = 4 ] || fail "the policies share colours"
+grep ' with steps ' "$T/a.gp" | tail -n 1 | grep -q "lw 3 title 'shd'" ||
+	fail "shd is not drawn last and thicker"
+if sed -n '/# panel 1/,/# panel 2/p' "$T/a.gp" | grep -q 'limit'; then
+	fail "a limit on the allocation"
+fi
+# alone: the whole span of the stream, 2024-01-27 00:00 to 01-28 23:55
+grep -q '^set xrange \[1706313600:1706486100\]$' "$T/a.gp" ||
+	fail "allocation window: $(grep xrange "$T/a.gp")"
+# --policies, --limit over the configuration's
+expect_status 0 shd-plot -r web-2 -c "$T/d.json" --limit cpu=80 \
+	--policies shd,static --script "$T/alloc.shd"
+[ "$(grep -c ' with steps ' "$T/out")" = 2 ] ||
+	fail "--policies shd,static: $(grep 'with steps' "$T/out")"
+if grep -q 'reactive\|percentile' "$T/out"; then
+	fail "--policies: other policies drawn"
+fi
+grep -q "title 'limit 80'" "$T/out" || fail "--limit on the utilization"
+# with the other kinds: after the metric panels, on their time axis
+expect_status 0 shd-plot -r web-2 --limit cpu=8 --script "$T/alloc.shd" \
+	"$T/fleet.shd" "$T/fc.shd" "$T/alerts.shd"
+grep -q 'set multiplot layout 7,1 ' "$T/out" ||
+	fail "with the others: $(grep multiplot "$T/out")"
+grep -q "^# panel 6: 'allocation'$" "$T/out" &&
+	grep -q "^# panel 7: 'cpu under each policy'$" "$T/out" ||
+	fail "the allocation panels are not last: $(grep '^# panel' "$T/out")"
+grep -q '^set xrange \[1706313300:1706489700\]$' "$T/out" ||
+	fail "window with the others: $(grep xrange "$T/out")"
+[ "$(grep -c "title 'limit 8'" "$T/out")" = 2 ] ||
+	fail "the cpu limit on both cpu panels"
+expect_status 2 shd-plot -r web-2 --policies bogus --script "$T/alloc.shd"
+expect_err "no policy 'bogus'"
+expect_status 2 shd-plot --script "$T/alloc.shd"
+expect_err "choose one with -r"
+
 # ---------------------------------------------------------------- errors
 expect_status 3 shd-plot -r nosuch --script "$T/fleet.shd" "$T/fc.shd"
 expect_err "no rows of resource 'nosuch'"
@@ -174,6 +239,14 @@ expect_status 0 shd-plot -r db-1 --step 3 --script "$T/roll.shd"
 grep -q "forecasts 15 min ahead" "$T/out" || fail "rolling: title"
 expect_status 2 shd-plot -r db-1 --step 13 -o "$T/r.png" "$T/roll.shd"
 expect_err "horizon is 12"
+
+# the policies replayed on web-2, in a size given
+expect_status 0 shd-plot -r web-2 -c "$T/d.json" --size 1000x600 \
+	-o "$T/alloc.png" "$T/alloc.shd"
+expect_err "alloc.png: web-2, 2 panels, 1000x600"
+[ "$(png_size "$T/alloc.png")" = "1000 600" ] ||
+	fail "alloc.png is $(png_size "$T/alloc.png"), want 1000 600"
+[ "$(wc -c <"$T/alloc.png")" -gt 20000 ] || fail "alloc.png is nearly empty"
 
 # SVG and PDF
 expect_status 0 shd-plot -q -r web-2 --metrics cpu,mem -o "$T/web-2.svg" \

@@ -3,7 +3,9 @@
  * the time axis by span, the default window (one origin, a rolling
  * forecast, history alone), clipping and one point per time, panels left
  * empty dropped, missing values and holes as gaps (never a zero, never
- * "nan" in the data), quoting of names, terminals and sizes.
+ * "nan" in the data), quoting of names, terminals and sizes; panels of
+ * series (shd-replay's policies): steps and lines, colours, the bold one
+ * last, their window, whole tics from zero.
  */
 #include "harness.h"
 
@@ -368,6 +370,111 @@ static void test_title(void)
 	shd_plot_release(&p);
 }
 
+/* Panels of series: an allocation as steps, a utilization as lines. */
+static void test_series(void)
+{
+	struct shd_plot p;
+	struct shd_plot_panel *pn;
+	struct shd_plot_series *sr;
+	struct shd_plot_out o = { "a.png", SHD_PLOT_PNG, 1000, 500 };
+	char b[4096], *s, *at;
+
+	shd_plot_init(&p);
+	p.resource = strdup("web-2");
+	pn = shd_plot_series_panel(&p, "allocation", NULL, SHD_PLOT_STEPS);
+	EXPECT(pn != NULL);
+	sr = shd_plot_series(pn, "static", 0, 0);
+	for (int i = 0; i < 6; i++)
+		EXPECT_EQ_INT(shd_plot_series_add(sr, T0 + i * 5 * MIN, 4), 0);
+	sr = shd_plot_series(pn, "shd", 3, 1);
+	for (int i = 5; i >= 0; i--)	/* any order */
+		EXPECT_EQ_INT(shd_plot_series_add(sr, T0 + i * 5 * MIN,
+						  i < 3 ? 4 : 2), 0);
+	EXPECT(shd_plot_series(pn, "shd", 9, 0) == sr);	/* found again */
+	/* a label is no metric: a metric of that name is a panel of its own */
+	EXPECT(shd_plot_find(&p, "allocation") == NULL);
+	pn = shd_plot_series_panel(&p, "cpu under each policy", "%",
+				   SHD_PLOT_LINES);
+	pn->limit = 90;
+	sr = shd_plot_series(pn, "static", 0, 0);
+	for (int i = 0; i < 6; i++)
+		EXPECT_EQ_INT(shd_plot_series_add(sr, T0 + i * 5 * MIN, 10), 0);
+	sr = shd_plot_series(pn, "shd", 3, 1);
+	for (int i = 0; i < 6; i++)
+		EXPECT_EQ_INT(shd_plot_series_add(sr, T0 + i * 5 * MIN,
+						  i == 2 ? NAN : 20), 0);
+	EXPECT_EQ_INT(shd_plot_prepare(&p), 2);
+	/* series alone: their whole span */
+	EXPECT_EQ_INT(p.from, T0);
+	EXPECT_EQ_INT(p.to, T0 + 25 * MIN);
+	EXPECT_EQ_INT(p.panel[0].ser[1].pt[0].t, T0);	/* sorted */
+	s = script(&p, &o);
+	block(s, "$ser1_1_static", b, sizeof(b));
+	EXPECT_EQ_STR(b, "1706140800 4\n1706141100 4\n1706141400 4\n"
+			 "1706141700 4\n1706142000 4\n1706142300 4\n");
+	block(s, "$ser1_2_shd", b, sizeof(b));
+	EXPECT_EQ_STR(b, "1706140800 4\n1706141100 4\n1706141400 4\n"
+			 "1706141700 2\n1706142000 2\n1706142300 2\n");
+	/* NaN is a gap, never a zero */
+	block(s, "$ser2_2_shd", b, sizeof(b));
+	EXPECT_EQ_STR(b, "1706140800 20\n1706141100 20\n\n"
+			 "1706141700 20\n1706142000 20\n1706142300 20\n");
+	EXPECT(strstr(s, "nan") == NULL && strstr(s, "NaN") == NULL);
+	/* steps, distinct colours, the bold one last and thicker */
+	EXPECT(strstr(s, "$ser1_1_static using 1:2 with steps lc rgb "
+			 "'#7f7f7f' lw 1.5 title 'static'") != NULL);
+	at = strstr(s, "$ser1_2_shd using 1:2 with steps lc rgb '#0072b2' "
+		       "lw 3 title 'shd'");
+	EXPECT(at != NULL && at > strstr(s, "$ser1_1_static using"));
+	EXPECT(strstr(s, "$ser2_2_shd using 1:2 with lines lc rgb '#0072b2' "
+			 "lw 3 title 'shd'") != NULL);
+	/* the allocation from zero with whole tics, then the axis back */
+	at = strstr(s, "# panel 1");
+	EXPECT(at && strstr(at, "set ylabel 'allocation'\nset ytics 1\n"
+				"set yrange [0:*]\n") != NULL);
+	EXPECT(strstr(s, "lw 3 title 'shd'\nset autoscale yfix\n"
+			 "set offsets 0, 0, graph 0.06, graph 0.06\n\n"
+			 "# panel 2") != NULL);
+	at = strstr(s, "# panel 2");
+	EXPECT(at && strstr(at, "set ylabel 'cpu under each policy (%)'")
+	       != NULL);
+	EXPECT(at && strstr(at, "plot 90 with lines") != NULL);
+	EXPECT(at && strstr(at, "yrange") == NULL);
+	free(s);
+	shd_plot_release(&p);
+
+	/* with a metric: the metric's window, the series clipped to it */
+	shd_plot_init(&p);
+	pn = shd_plot_series_panel(&p, "allocation", "", SHD_PLOT_STEPS);
+	sr = shd_plot_series(pn, "shd", 3, 1);
+	for (int64_t t = T0 - 4 * DAY; t <= T0; t += HOUR)
+		EXPECT_EQ_INT(shd_plot_series_add(sr, t, 1), 0);
+	pn = shd_plot_panel(&p, "cpu", "%");
+	for (int64_t t = T0 - 3 * DAY; t <= T0; t += HOUR)
+		pt(pn, SHD_PLOT_ACTUAL, t, 1);
+	EXPECT_EQ_INT(shd_plot_prepare(&p), 2);
+	EXPECT_EQ_INT(p.from, T0 - 2 * DAY);
+	EXPECT_EQ_INT(p.to, T0);
+	EXPECT_EQ_INT(p.panel[0].ser[0].n, 2 * 24 + 1);
+	shd_plot_release(&p);
+
+	/* --to alone: from the series' start; a series of NaN: no panel */
+	shd_plot_init(&p);
+	pn = shd_plot_series_panel(&p, "cpu under each policy", "%",
+				   SHD_PLOT_LINES);
+	sr = shd_plot_series(pn, "static", 0, 0);
+	for (int64_t t = T0 - 4 * DAY; t <= T0; t += HOUR)
+		EXPECT_EQ_INT(shd_plot_series_add(sr, t, 7), 0);
+	pn = shd_plot_series_panel(&p, "allocation", "", SHD_PLOT_STEPS);
+	sr = shd_plot_series(pn, "static", 0, 0);
+	EXPECT_EQ_INT(shd_plot_series_add(sr, T0, NAN), 0);
+	p.to = T0 - DAY;
+	EXPECT_EQ_INT(shd_plot_prepare(&p), 1);
+	EXPECT_EQ_INT(p.from, T0 - 4 * DAY);
+	EXPECT_EQ_STR(p.panel[0].metric, "cpu under each policy");
+	shd_plot_release(&p);
+}
+
 int main(void)
 {
 	static const struct harness_case cases[] = {
@@ -379,6 +486,7 @@ int main(void)
 		TEST(test_gaps),
 		TEST(test_script),
 		TEST(test_title),
+		TEST(test_series),
 	};
 
 	return RUN_TESTS(cases);
