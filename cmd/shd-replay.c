@@ -158,7 +158,8 @@ static void read_fleet(struct fleet *fl, const char *path, const char *want)
 			cli_die(EXIT_BADINPUT, "%s: not a forecast stream: no "
 				"m.pred column", path);
 	}
-	snprintf(fl->metric, sizeof(fl->metric), "%s", want);
+	if (want != fl->metric)
+		snprintf(fl->metric, sizeof(fl->metric), "%s", want);
 	snprintf(col, sizeof(col), "%s.pred", want);
 	if ((fl->jpred = shd_schema_find(s, col)) < 0)
 		cli_die(EXIT_BADINPUT, "%s: no metric '%s' (no column %s)",
@@ -249,12 +250,13 @@ static void derive(const struct fleet *fl, const char *path, double r0,
 
 		if (!shd_name_ok(s->name))
 			continue;
-		o = json_pack("{s:{s:f, s:i, s:f}, s:{s:{s:f, s:f}}, s:s, "
-			      "s:{s:s, s:[s]}}",
+		o = json_pack("{s:{s:f, s:i, s:f}, s:{s:{s:f, s:f, s:[s]}}, "
+			      "s:s, s:{s:s, s:[s]}}",
 			      "replicas", "current", r0, "min", 1,
-			      "max", fmax(2 * need, r0),
+			      "max", fmin(fmax(2 * need, r0), 1e6),
 			      "metrics", fl->metric, "target", SHD_CONFIG_TARGET,
-			      "limit", limit, "cooldown", "15m",
+			      "limit", limit, "drives", "replicas",
+			      "cooldown", "15m",
 			      "executor", "type", "command", "argv", "true");
 		json_object_set_new(res, s->name, o);
 	}

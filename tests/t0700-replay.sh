@@ -58,6 +58,13 @@ jq -e --slurpfile a "$T/r.json" '.total.reactive.breach_minutes >=
 	$a[0].total.reactive.breach_minutes' "$T/slow.json" >/dev/null ||
 	fail "--delay: fewer breaches when slower"
 
+# another metric, derived: it drives the replicas whatever its name
+shd-replay -q --derive-config "$T/mem.json" -m mem --json "$T/roll.shd" \
+	>"$T/mem-r.json" 2>"$T/mem.err" || fail "-m mem: $(cat "$T/mem.err")"
+jq -e '.metric == "mem" and .resources == 6' "$T/mem-r.json" >/dev/null ||
+	fail "-m mem: $(jq -c '{metric, resources}' "$T/mem-r.json")"
+grep -q "not '%'" "$T/mem.err" || fail "-m mem: no warning about its unit"
+
 # failures
 expect_status 2 shd-replay "$T/roll.shd"
 expect_status 2 shd-replay -c "$T/derived.json" --derive-config "$T/x.json" "$T/roll.shd"
