@@ -7,6 +7,7 @@
 #   make bench      throughput and size measurements (scripts/bench)
 #   make bench-train  LSTM training speed against PyTorch (scripts/bench-train)
 #   make bench-replay shd's policy against others on Bitbrains (scripts/bench-replay)
+#   make bench-shadow a model of a 10% shadow against one of the whole fleet
 #   make fuzz       each fuzz target for FUZZ_SECONDS (clang, libFuzzer)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
@@ -168,6 +169,10 @@ bench-drift: all
 .PHONY: bench-replay
 bench-replay: all
 	sh scripts/bench-replay
+
+.PHONY: bench-shadow
+bench-shadow: all
+	sh scripts/bench-shadow
 
 bench-train: all
 	sh scripts/bench-train

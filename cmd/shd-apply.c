@@ -573,6 +573,12 @@ int main(int argc, char **argv)
 			"file" : "one PLAN file (try --help)");
 	if ((rc = shd_config_load(&conf, o.config, err, sizeof(err))))
 		cli_die(cli_status(rc), "%s", err);
+	/* a shadow's configuration carries production's executors */
+	if (conf.shadow_fraction > 0)
+		cli_die(EXIT_BADINPUT, "%s is a shadow's configuration (its "
+			"executors are production's): plans of a shadow are for "
+			"shd-whatif; apply with production's configuration",
+			o.config);
 	if (o.key && (rc = shd_key_load(o.key, kbuf, &klen, err,
 					sizeof(err))))
 		cli_die(rc == SHD_EINVAL ? EXIT_BADINPUT : cli_status(rc),
