@@ -167,3 +167,11 @@ const char *cli_state_dir(const char *dir)
 	cli_die(EXIT_USAGE, "no state directory: give --state DIR or set "
 		"SHD_STATE");
 }
+
+const char *cli_one_input(int argc, char **argv, int optind_,
+			  const char *what)
+{
+	if (optind_ + 1 < argc)
+		cli_die(EXIT_USAGE, "one %s at most (try --help)", what);
+	return optind_ < argc ? argv[optind_] : "-";
+}

@@ -62,6 +62,13 @@ size_t cli_size_arg(const char *opt, const char *s, size_t lo, size_t hi);
 double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
 		    double hi);
 
+/*
+ * The one input operand after the options (ARGV[*OPTIND]), "-" when there
+ * is none; dies (2) when there are more, naming WHAT ("alert stream").
+ */
+const char *cli_one_input(int argc, char **argv, int optind_,
+			  const char *what);
+
 /* Is stderr a terminal that wants progress? */
 int cli_progress_wanted(int quiet);
 

@@ -439,10 +439,7 @@ int main(int argc, char **argv)
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		input = argv[optind++];
-	if (optind < argc)
-		cli_die(EXIT_USAGE, "one alert stream at most (try --help)");
+	input = cli_one_input(argc, argv, optind, "alert stream");
 	if (!config)
 		cli_die(EXIT_USAGE, "-c CONFIG is required (try --help)");
 	if (forecast && !strcmp(forecast, "-") && !strcmp(input, "-"))

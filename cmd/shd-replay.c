@@ -396,10 +396,7 @@ int main(int argc, char **argv)
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		input = argv[optind++];
-	if (optind < argc)
-		cli_die(EXIT_USAGE, "one forecast stream at most (try --help)");
+	input = cli_one_input(argc, argv, optind, "forecast stream");
 	if (!config == !derived)
 		cli_die(EXIT_USAGE, "give -c CONFIG or --derive-config FILE "
 			"(try --help)");

@@ -576,10 +576,7 @@ int main(int argc, char **argv)
 		default: usage(stderr, EXIT_USAGE);
 		}
 	}
-	if (optind < argc)
-		input = argv[optind++];
-	if (optind < argc)
-		cli_die(EXIT_USAGE, "one forecast stream at most (try --help)");
+	input = cli_one_input(argc, argv, optind, "forecast stream");
 	if (!config || !x.nset)
 		cli_die(EXIT_USAGE, "-c CONFIG and at least one --set are "
 			"required (try --help)");

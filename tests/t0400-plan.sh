@@ -13,25 +13,7 @@ shd-cat -H "$T/alerts.shd" | grep -q ',web-2,cpu,.*,critical,' ||
 	fail "no critical cpu alert for web-2: $(shd-cat "$T/alerts.shd")"
 
 mkdir -p "$T/gitops" "$T/tf" "$T/cg/shd/batch-1"
-cat >"$T/gitops/web.yaml" <<'EOF'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: nginx
-        resources:
-          limits: {cpu: 500m, memory: 256Mi}
-EOF
+cp "$TDATA/gitops-web.yaml" "$T/gitops/web.yaml"
 # a cgroup v2 look-alike (the real one is t0410's)
 echo "max 100000" >"$T/cg/shd/batch-1/cpu.max"
 cat >"$T/fleet.json" <<'EOF'

@@ -23,32 +23,7 @@ wait_for() {
 # ------------------------------------------------------------- kubectl
 if command -v kubectl >/dev/null 2>&1; then
 	mkdir -p "$T/gitops"
-	cat >"$T/gitops/web.yaml" <<'EOF'
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  ports: [{port: 80}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: web
-        image: nginx
-        resources:
-          limits: {cpu: 500m, memory: 256Mi}
-EOF
+	cp "$TDATA/gitops-web.yaml" "$T/gitops/web.yaml"
 	cp "$T/gitops/web.yaml" "$T/web.orig"
 	cat >"$T/k8s.json" <<'EOF'
 { "resources": {
@@ -106,8 +81,8 @@ EOF
 		fail "kubectl cannot parse the patched manifest"
 	case $got in *"$to"*) ;; *) fail "spec.replicas: $got, want $to" ;; esac
 	grep -q 'kind: Service' "$T/gitops/web.yaml" || fail "the Service went"
-	head -n 7 "$T/web.orig" >"$T/h1"
-	head -n 7 "$T/gitops/web.yaml" >"$T/h2"
+	head -n 9 "$T/web.orig" >"$T/h1"
+	head -n 9 "$T/gitops/web.yaml" >"$T/h2"
 	cmp -s "$T/h1" "$T/h2" || fail "the other document changed"
 	[ "$(grep -c '"event":"done"' "$T/s3/journal")" = 2 ] ||
 		fail "journal: $(cat "$T/s3/journal")"
