@@ -804,9 +804,8 @@ static void render(const char *gnuplot, const struct shd_plot *p,
 	if (!tmp[0] && isatty(ofd))
 		cli_die(EXIT_USAGE, "will not write an image to a terminal");
 	o.path = tmp[0] ? tmp : output;
-	snprintf(script, sizeof(script), "%s/shd-plot.XXXXXX",
-		 tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if ((sfd = mkstemp(script)) < 0 || !(fp = fdopen(sfd, "w"))) {
+	if (shd_tmp_template(script, sizeof(script), tmpdir, "shd-plot.") ||
+	    (sfd = mkstemp(script)) < 0 || !(fp = fdopen(sfd, "w"))) {
 		shd_atomic_abort(ofd, tmp);
 		cli_die(EXIT_SYSTEM, "cannot make a temporary file in '%s':",
 			tmpdir && *tmpdir ? tmpdir : "/tmp");

@@ -160,13 +160,11 @@ static void kx_release(struct kx *k)
 /* Makes the temporary directory and K->doc's name in it. */
 static int mk_dir(struct kx *k)
 {
-	const char *tmp = getenv("TMPDIR");
 	const char *base = strrchr(k->x->manifest, '/');
 	int e;
 
-	snprintf(k->dir, sizeof(k->dir), "%s/shd-kubectl.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(k->dir)) {
+	if (shd_tmp_template(k->dir, sizeof(k->dir), NULL, "shd-kubectl.") ||
+	    !mkdtemp(k->dir)) {
 		e = errno;
 		k->dir[0] = '\0';
 		return shd_exec_fail(k->err, k->n, SHD_EIO, "cannot make a "

@@ -513,6 +513,14 @@ long shd_read_full(int fd, void *buf, size_t len);
  * opened and written in place instead (TMP is then ""), never replaced.
  */
 int shd_atomic_open(const char *path, char *tmp, size_t n);
+
+/*
+ * A template for mkstemp(3) and mkdtemp(3) in BUF (N bytes): DIR (NULL or
+ * "": $TMPDIR, else /tmp), '/', PREFIX, then the six characters they
+ * replace. 0, or SHD_EINVAL when it does not fit.
+ */
+int shd_tmp_template(char *buf, size_t n, const char *dir,
+		     const char *prefix);
 int shd_atomic_commit(int fd, const char *tmp, const char *path);
 void shd_atomic_abort(int fd, const char *tmp);
 

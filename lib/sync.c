@@ -423,11 +423,11 @@ int shd_sync_check(const json_t *shadow, const char *name, char *err,
 	size_t l;
 	int fd, rc;
 
-	if (!dir || !*dir)
-		dir = "/tmp";
-	if (snprintf(tmp, sizeof(tmp), "%s/shd-sync-XXXXXX", dir) >=
-	    (int)sizeof(tmp))
-		snprintf(tmp, sizeof(tmp), "/tmp/shd-sync-XXXXXX");
+	if (shd_tmp_template(tmp, sizeof(tmp), dir, "shd-sync-") &&
+	    shd_tmp_template(tmp, sizeof(tmp), "/tmp", "shd-sync-")) {
+		snprintf(err, n, "no room for a temporary file name");
+		return SHD_EIO;
+	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
 		snprintf(err, n, "%s: %s", tmp, strerror(errno));
 		return SHD_EIO;

@@ -128,3 +128,20 @@ void shd_atomic_abort(int fd, const char *tmp)
 		unlink(tmp);
 	errno = e;
 }
+
+int shd_tmp_template(char *buf, size_t n, const char *dir,
+		     const char *prefix)
+{
+	int k;
+
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	k = snprintf(buf, n, "%s/%s", dir, prefix);
+	if (k < 0 || (size_t)k + 7 > n)
+		return SHD_EINVAL;
+	memset(buf + k, 'X', 6);	/* what mkstemp replaces */
+	buf[k + 6] = '\0';
+	return 0;
+}
