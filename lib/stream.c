@@ -944,7 +944,8 @@ static int read_block(struct shd_reader *r, struct shd_frame *f, uint64_t at)
 				     (unsigned long long)bno,
 				     (unsigned long long)at, MAX_BLOCK_BYTES);
 	}
-	if (shd_buf_reserve(&r->blk, total + 8) < 0)
+	/* the header stays in front: room for all of it (blk.len is 0) */
+	if (shd_buf_reserve(&r->blk, head + total + 8) < 0)
 		return rfail(r, SHD_ENOMEM, "out of memory");
 	if (rneed(r, r->blk.p + head, total + 8, "block"))
 		return r->rc;

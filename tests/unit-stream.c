@@ -561,7 +561,66 @@ static void test_fd_reader_pipe(void)
 	shd_schema_release(&s);
 }
 
+/*
+ * Blocks whose header and data together just pass a power of two: the
+ * reader once made room for the data alone and wrote past its buffer
+ * (found by shd-drift on a forecast of a 24-resource fleet). Random
+ * doubles do not compress, so each row adds 120 bytes: every size from
+ * 1 to 300 rows crosses 4, 8, 16 and 32 KiB with less than the header's
+ * 204 bytes to spare at least once.
+ */
+static void test_block_sizes(void)
+{
+	struct shd_schema s;
+	struct shd_frame f, g;
+	struct shd_dict *d = shd_dict_new();
+	struct shd_reader *r;
+	char name[32];
+	int fd = memfd();
+
+	shd_schema_init(&s);
+	shd_schema_add(&s, "time", SHD_TIME, "ms", "time");
+	for (size_t j = 1; j < 16; j++) {
+		snprintf(name, sizeof(name), "m%zu", j);
+		shd_schema_add(&s, name, SHD_F64, "", "metric");
+	}
+	shd_frame_init(&f, &s, d);
+	for (size_t rows = 1; rows <= 300; rows++) {
+		shd_frame_reserve(&f, rows);
+		for (size_t i = 0; i < rows; i++) {
+			SHD_I64COL(&f, 0)[i] = 1700000000000LL +
+					       (int64_t)i * 300000;
+			for (size_t j = 1; j < 16; j++) {
+				uint64_t x = rnd();
+				double v;
+
+				memcpy(&v, &x, sizeof(v));
+				SHD_F64COL(&f, j)[i] = isfinite(v) ? v : 1.5;
+			}
+		}
+		f.nrows = rows;
+		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+			FAIL_AT("memfd");
+		write_stream(fd, &s, &f, 65536);
+		lseek(fd, 0, SEEK_SET);
+		EXPECT_EQ_INT(shd_reader_open(&r, fd, "-"), 0);
+		shd_frame_init(&g, shd_reader_schema(r), shd_reader_dict(r));
+		EXPECT_EQ_INT(shd_reader_next(r, &g), 0);
+		EXPECT_EQ_INT(g.nrows, rows);
+		EXPECT_SAME_DOUBLE(SHD_F64COL(&g, 15)[rows - 1],
+				   SHD_F64COL(&f, 15)[rows - 1]);
+		EXPECT_EQ_INT(shd_reader_next(r, &g), SHD_EOF);
+		shd_frame_release(&g);
+		shd_reader_free(r);
+	}
+	close(fd);
+	shd_frame_release(&f);
+	shd_schema_release(&s);
+	shd_dict_free(d);
+}
+
 static const struct harness_case cases[] = {
+	TEST(test_block_sizes),
 	TEST(test_round_trip_blocks),
 	TEST(test_one_row_and_empty),
 	TEST(test_many_resources),
