@@ -37,6 +37,9 @@ static void usage(FILE *fp, int status)
 "  -a, --agg HOW          combine rows in one slot: mean (default), max, min,\n"
 "                         last, sum\n"
 "      --skip-bad         skip bad rows (counted and reported on stderr)\n"
+"      --shard K/N        keep the resources of shard K of N only (a stable\n"
+"                         hash of the name: shards are disjoint, their\n"
+"                         concatenation is the whole fleet)\n"
 "  -o, --output FILE      write FILE (atomically) instead of standard output\n"
 "  -l, --level N          zstd level, 1 (fast) to 19 (small); default 3\n"
 "  -f, --force            write the binary stream even to a terminal\n"
@@ -49,7 +52,8 @@ static void usage(FILE *fp, int status)
 	exit(status);
 }
 
-enum { OPT_KEY = 256, OPT_KEY_LABEL, OPT_START, OPT_STEP, OPT_SKIP_BAD };
+enum { OPT_KEY = 256, OPT_KEY_LABEL, OPT_START, OPT_STEP, OPT_SKIP_BAD,
+       OPT_SHARD };
 
 static const struct option longopts[] = {
 	{ "format", required_argument, NULL, 'F' },
@@ -64,6 +68,7 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, 'i' },
 	{ "agg", required_argument, NULL, 'a' },
 	{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
+	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "output", required_argument, NULL, 'o' },
 	{ "level", required_argument, NULL, 'l' },
 	{ "force", no_argument, NULL, 'f' },
@@ -238,6 +243,12 @@ int main(int argc, char **argv)
 			aopts.agg = (enum shd_agg)shd_agg_parse(optarg);
 			break;
 		case OPT_SKIP_BAD: in.diag.skip_bad = 1; break;
+		case OPT_SHARD:
+			if (shd_shard_parse(optarg, &aopts.shard,
+					    &aopts.nshards))
+				cli_die(EXIT_USAGE, "--shard: '%s' is not K/N "
+					"(1 <= K <= N <= 65536)", optarg);
+			break;
 		case 'o': output = optarg; break;
 		case 'l':
 			wopts.level = (int)cli_size_arg("--level", optarg, 1, 19);

@@ -719,6 +719,13 @@ int shd_acc_write(struct shd_acc *a, struct shd_writer *w,
 		struct shd_series *s = order[k];
 		if (!s->n)
 			continue;
+		if (opts && opts->nshards) {
+			size_t kl;
+			const char *key = shd_dict_str(a->keys, s->key, &kl);
+
+			if (shd_shard_of(key, kl, opts->nshards) != opts->shard)
+				continue;
+		}
 		rc = series_sort(s);
 		if (rc)
 			break;

@@ -184,3 +184,26 @@ size_t shd_dict_count(const struct shd_dict *d)
 {
 	return d->count;
 }
+
+unsigned shd_shard_of(const char *key, size_t len, unsigned n)
+{
+	return n ? (unsigned)(XXH3_64bits(key, len) % n) : 0;
+}
+
+int shd_shard_parse(const char *s, unsigned *shard, unsigned *n)
+{
+	unsigned long k, m;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return SHD_EINVAL;
+	k = strtoul(s, &end, 10);
+	if (*end != '/' || end[1] < '0' || end[1] > '9')
+		return SHD_EINVAL;
+	m = strtoul(end + 1, &end, 10);
+	if (*end || k < 1 || m < 1 || k > m || m > 65536)
+		return SHD_EINVAL;
+	*shard = (unsigned)(k - 1);
+	*n = (unsigned)m;
+	return 0;
+}

@@ -358,6 +358,8 @@ int shd_agg_parse(const char *name);
 struct shd_acc_opts {
 	int64_t interval;	/* grid step in ms; 0 keeps every row as is */
 	enum shd_agg agg;	/* how rows in one slot are combined */
+	unsigned shard, nshards;	/* keep shard SHARD (0-based) of
+					 * NSHARDS only; NSHARDS 0: all */
 };
 
 /*
@@ -490,6 +492,17 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		   char *errbuf, size_t n);
 
 /* ------------------------------------------------------------ utilities */
+
+/*
+ * The shard (0 .. N-1) of resource KEY (LEN bytes) among N: XXH3-64 of the
+ * key modulo N, the same on every machine and in every program, so that
+ * shards made anywhere are disjoint and their union is the fleet.
+ */
+unsigned shd_shard_of(const char *key, size_t len, unsigned n);
+
+/* Parses "K/N" (1 <= K <= N <= 65536) into a 0-based *SHARD and *N: 0 or
+ * SHD_EINVAL. */
+int shd_shard_parse(const char *s, unsigned *shard, unsigned *n);
 
 /*
  * Writes all LEN bytes of BUF to FD, retrying short writes and EINTR.
