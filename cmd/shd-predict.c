@@ -3,7 +3,9 @@
  * stdin), and write the forecast stream: per resource, from its latest
  * time (or, with --rolling, from every time: a replay of history), each
  * step of the horizon with interval bounds, confidence, the current value
- * and, where known, the value that really came.
+ * and, where known, the value that really came. A resource the model has
+ * not seen gets its per-series parts fitted from its own history first
+ * (shd_train_extend), unless --known-only.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include "model.h"
 #include "panel.h"
 #include "shd.h"
+#include "train.h"
 #include "window.h"
 
 static void usage(FILE *fp, int status)
@@ -37,6 +40,8 @@ static void usage(FILE *fp, int status)
 "      --to TIME          only origins before TIME\n"
 "      --method NAME      use NAME for every series instead of the model's\n"
 "                         choice: lstm, ar, last, snaive_day, snaive_week\n"
+"      --known-only       leave out resources the model has not seen (by\n"
+"                         default they are fitted from their own history)\n"
 "      --max-age DUR      warn when the model is older than DUR (30d, 12h)\n"
 "      --threads N        BLAS threads of the network (default 1)\n"
 "  -o, --output FILE      write FILE (atomically) instead of standard output\n"
@@ -52,7 +57,7 @@ static void usage(FILE *fp, int status)
 }
 
 enum { OPT_ROLLING = 256, OPT_FROM, OPT_TO, OPT_METHOD, OPT_MAX_AGE,
-       OPT_THREADS };
+       OPT_THREADS, OPT_KNOWN_ONLY };
 
 static const struct option longopts[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -60,6 +65,7 @@ static const struct option longopts[] = {
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
 	{ "method", required_argument, NULL, OPT_METHOD },
+	{ "known-only", no_argument, NULL, OPT_KNOWN_ONLY },
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 	{ "threads", required_argument, NULL, OPT_THREADS },
 	{ "output", required_argument, NULL, 'o' },
@@ -72,7 +78,7 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *model, *output, *input;
-	int rolling, method, threads, force, quiet;
+	int rolling, method, threads, force, quiet, known_only;
 	int has_from, has_to;
 	int64_t from, to, max_age;
 };
@@ -93,6 +99,7 @@ struct plan {
 	long r;			/* model resource, -1 when unknown */
 	size_t a, b;		/* origins [a, b) */
 	int lstm;		/* a metric uses the network */
+	int too_short;		/* unknown, too little history to fit */
 };
 
 struct pred {
@@ -121,16 +128,17 @@ struct pred {
 
 static const char *method_names_list = "lstm, ar, last, snaive_day, snaive_week";
 
-/* The method for metric M of model resource R. */
+/*
+ * The method for metric M of model resource R: --method, else the model's
+ * choice. A resource fitted here for a per-resource model has no network:
+ * lstm is then its autoregression (the network's zero correction).
+ */
 static int method_of(const struct pred *pd, size_t r, size_t m)
 {
-	return pd->o->method >= 0 ? pd->o->method :
-	       pd->mdl->ser[r * pd->M + m].method;
-}
+	int k = pd->o->method >= 0 ? pd->o->method :
+		pd->mdl->ser[r * pd->M + m].method;
 
-static const struct shd_lstm *net_of(const struct pred *pd, size_t r)
-{
-	return &pd->mdl->net[pd->mdl->per_resource ? r : 0];
+	return k == SHD_M_LSTM && !shd_model_net(pd->mdl, r) ? SHD_M_AR : k;
 }
 
 /* The forecast of one metric by method METH into pd->fc and pd->used. */
@@ -241,7 +249,8 @@ static int flush(struct pred *pd, char *err, size_t n)
 	for (size_t b = 0; b < nb; b++)
 		any_net |= pd->plan[pd->jobs[b].k].lstm;
 	if (any_net) {
-		const struct shd_lstm *net = net_of(pd, pd->jobs[0].r);
+		const struct shd_lstm *net = shd_model_net(pd->mdl,
+							   pd->jobs[0].r);
 		const struct shd_lstm_config *c = &net->cfg;
 		if (pd->have_cache && (pd->cache.cfg.n_in != c->n_in ||
 				       pd->cache.cfg.n_hidden != c->n_hidden ||
@@ -328,32 +337,193 @@ static size_t index_at(const struct shd_pseries *s, int64_t step, int64_t t)
 	return (size_t)((d + (uint64_t)step - 1) / (uint64_t)step);
 }
 
-/* Warns about the resources the model has not seen (a few named). */
-static void warn_unknown(const struct pred *pd, const char *model)
+/*
+ * The resources K of P with SEL[k] set, into LIST (N bytes): a few named,
+ * then "and N more". Returns how many there are.
+ */
+static size_t name_list(const struct shd_panel *p, const unsigned char *sel,
+			char *list, size_t n)
 {
-	size_t nunk = 0, shown = 0;
-	char list[512] = "";
+	size_t count = 0, shown = 0, l;
 
-	for (size_t k = 0; k < pd->p->nseries; k++) {
-		if (pd->plan[k].r >= 0)
+	list[0] = '\0';
+	for (size_t k = 0; k < p->nseries; k++) {
+		if (!sel[k])
 			continue;
-		nunk++;
+		count++;
 		if (shown < 5) {
-			size_t l = strlen(list);
-			snprintf(list + l, sizeof(list) - l, "%s'%s'",
-				 shown ? ", " : "", pd->p->series[k].key);
+			l = strlen(list);
+			snprintf(list + l, n - l, "%s'%s'", shown ? ", " : "",
+				 p->series[k].key);
 			shown++;
 		}
 	}
-	if (!nunk)
-		return;
-	if (nunk > shown) {
-		size_t l = strlen(list);
-		snprintf(list + l, sizeof(list) - l, " and %zu more",
-			 nunk - shown);
+	if (count > shown) {
+		l = strlen(list);
+		snprintf(list + l, n - l, " and %zu more", count - shown);
 	}
-	cli_warn("%zu resource%s not in model '%s', not forecast: %s", nunk,
-		 nunk == 1 ? "" : "s", model, list);
+	return count;
+}
+
+/*
+ * Warns about the resources the model has not seen and that are not
+ * forecast (a few named): those fit_unknown found too short, with NEED,
+ * the samples it needs, and the others.
+ */
+static void warn_unknown(const struct pred *pd, const char *model,
+			 size_t need)
+{
+	unsigned char *sel = calloc(pd->p->nseries + 1, 1);
+	char list[512];
+	size_t nunk;
+
+	if (!sel)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	for (size_t k = 0; k < pd->p->nseries; k++)
+		sel[k] = pd->plan[k].r < 0 && pd->plan[k].too_short;
+	nunk = name_list(pd->p, sel, list, sizeof(list));
+	if (nunk)
+		cli_warn("%zu resource%s not in model '%s', not forecast: %s "
+			 "(too little history%s to fit %s: %zu samples "
+			 "needed)", nunk, nunk == 1 ? "" : "s", model, list,
+			 pd->o->rolling && pd->o->has_from ? " before --from" :
+			 "", nunk == 1 ? "it" : "them", need);
+	for (size_t k = 0; k < pd->p->nseries; k++)
+		sel[k] = pd->plan[k].r < 0 && !pd->plan[k].too_short;
+	nunk = name_list(pd->p, sel, list, sizeof(list));
+	if (nunk)
+		cli_warn("%zu resource%s not in model '%s', not forecast: %s",
+			 nunk, nunk == 1 ? "" : "s", model, list);
+	free(sel);
+}
+
+/*
+ * The origins [*A, *B) of series S: every index in the range of
+ * --from/--to with --rolling, else the latest one there that holds a
+ * value. Returns 0; 1 when the range holds no time of S, 2 when it holds
+ * no value (not rolling).
+ */
+static int origins(const struct pred *pd, const struct shd_pseries *s,
+		   size_t *a, size_t *b)
+{
+	const struct opts *o = pd->o;
+
+	*a = o->has_from ? index_at(s, pd->p->step, o->from) : 0;
+	*b = o->has_to ? index_at(s, pd->p->step, o->to) : s->n;
+	if (*a >= *b)
+		return 1;
+	if (o->rolling)
+		return 0;
+	for (size_t t = *b; t > *a;) {
+		t--;
+		for (size_t m = 0; m < pd->M; m++)
+			if (!isnan(s->x[m * s->n + t])) {
+				*a = t;
+				*b = t + 1;
+				return 0;
+			}
+	}
+	return 2;
+}
+
+/*
+ * Fits the resources of the input that MDL has not seen from their own
+ * history and adds them to it (shd_train_extend, as shd-train fits a
+ * series, with the model's network). The history is the samples before
+ * the first origin (the origin included without --rolling; with --rolling
+ * and no --from, everything before --to), so that no forecast is made by
+ * parts fitted on what came after it. A resource whose history is too
+ * short for the split is left out (its plan's too_short set): *NEED is
+ * then the samples needed.
+ * Returns 0, or an shd_err with the reason in ERR (N bytes).
+ */
+static int fit_unknown(struct pred *pd, struct shd_model *mdl,
+		       const char *model, size_t *need, char *err, size_t n)
+{
+	const struct shd_panel *p = pd->p;
+	struct shd_train_opts to;
+	struct shd_train_report rep;
+	struct shd_panel sub;
+	unsigned char *sel = NULL;
+	size_t nshort = 0, M = pd->M;
+	int rc = SHD_ENOMEM;
+
+	*need = 0;
+	shd_train_opts_init(&to);
+	shd_panel_init(&sub);
+	sub.step = p->step;
+	sub.nmetric = M;
+	sub.metric = p->metric;		/* borrowed: not released below */
+	sub.unit = p->unit;
+	sub.series = calloc(p->nseries + 1, sizeof(*sub.series));
+	sel = calloc(p->nseries + 1, 1);
+	if (!sub.series || !sel)
+		goto out;
+	for (size_t k = 0; k < p->nseries; k++) {
+		const struct shd_pseries *s = &p->series[k];
+		size_t a, b, end;
+		if (shd_model_find(mdl, s->key) >= 0 || origins(pd, s, &a, &b))
+			continue;
+		end = pd->o->rolling && pd->o->has_from ? a : b;
+		if (!shd_train_long_enough(&to, end, pd->T, pd->H)) {
+			pd->plan[k].too_short = 1;
+			nshort++;
+			continue;
+		}
+		struct shd_pseries *c = &sub.series[sub.nseries];
+		c->key = s->key;	/* borrowed */
+		c->t0 = s->t0;
+		c->n = end;
+		c->x = malloc(M * end * sizeof(*c->x));
+		if (!c->x)
+			goto out;
+		for (size_t m = 0; m < M; m++)
+			memcpy(c->x + m * end, s->x + m * s->n,
+			       end * sizeof(*c->x));
+		sub.nseries++;
+		sel[k] = 1;
+	}
+	if (nshort)
+		*need = shd_train_min_samples(&to, pd->T, pd->H);
+	rc = 0;
+	if (!sub.nseries)
+		goto out;
+	if (pd->progress)
+		fprintf(stderr, "\r%s: fitting %zu resource%s the model has "
+			"not seen\033[K", cli_prog, sub.nseries,
+			sub.nseries == 1 ? "" : "s");
+	rc = shd_train_extend(mdl, &sub, &to, &rep);
+	if (pd->progress)
+		fprintf(stderr, "\r\033[K");
+	if (rc) {
+		snprintf(err, n, "%s", rep.err);
+		goto out;
+	}
+
+	/* the note: how many, what their series chose, which */
+	char list[512], how[256] = "";
+	size_t nfit = name_list(p, sel, list, sizeof(list));
+	static const int order[SHD_M_COUNT] = {
+		SHD_M_LSTM, SHD_M_AR, SHD_M_LAST, SHD_M_SNAIVE_DAY,
+		SHD_M_SNAIVE_WEEK,
+	};
+	for (int i = 0; i < SHD_M_COUNT; i++) {
+		size_t l = strlen(how), c = rep.chosen[order[i]];
+		if (c)
+			snprintf(how + l, sizeof(how) - l, "%s%s %zu",
+				 l ? ", " : "", shd_method_name(order[i]), c);
+	}
+	cli_warn("%zu resource%s not in model '%s': fitted from %s own "
+		 "history (%zu series: %s): %s", nfit, nfit == 1 ? "" : "s",
+		 model, nfit == 1 ? "its" : "their", rep.nseries, how, list);
+out:
+	if (rc == SHD_ENOMEM && !err[0])
+		snprintf(err, n, "out of memory");
+	for (size_t i = 0; i < sub.nseries; i++)
+		free(sub.series[i].x);
+	free(sub.series);
+	free(sel);
+	return rc;
 }
 
 /* Decides the origins of every series; returns how many series have any. */
@@ -365,8 +535,7 @@ static size_t make_plan(struct pred *pd)
 	for (size_t k = 0; k < pd->p->nseries; k++) {
 		const struct shd_pseries *s = &pd->p->series[k];
 		struct plan *pl = &pd->plan[k];
-		size_t a = o->has_from ? index_at(s, pd->p->step, o->from) : 0;
-		size_t b = o->has_to ? index_at(s, pd->p->step, o->to) : s->n;
+		size_t a, b;
 
 		pl->r = shd_model_find(pd->mdl, s->key);
 		pl->a = pl->b = 0;
@@ -374,27 +543,19 @@ static size_t make_plan(struct pred *pd)
 			continue;
 		for (size_t m = 0; m < pd->M; m++)
 			pl->lstm |= method_of(pd, (size_t)pl->r, m) == SHD_M_LSTM;
-		if (a >= b) {
+		switch (origins(pd, s, &a, &b)) {
+		case 1:
 			cli_warn("resource '%s': no time in the range of "
 				 "--from/--to, not forecast", s->key);
 			continue;
-		}
-		if (!o->rolling) {
-			/* the latest index that holds any value */
-			size_t t = b;
-			while (t > a) {
-				t--;
-				for (size_t m = 0; m < pd->M; m++)
-					if (!isnan(s->x[m * s->n + t]))
-						goto found;
-			}
+		case 2:
 			cli_warn("resource '%s': no value%s, not forecast",
 				 s->key, o->has_from || o->has_to ?
 				 " in the range of --from/--to" : "");
 			continue;
-found:
-			a = t;
-			b = t + 1;
+		}
+		if (!o->rolling) {
+			size_t t = a;
 			char when[40];
 			shd_time_format(s->t0 + (int64_t)t * pd->p->step, when,
 					sizeof(when));
@@ -579,6 +740,7 @@ int main(int argc, char **argv)
 		case OPT_THREADS:
 			o.threads = (int)cli_size_arg("--threads", optarg, 1, 256);
 			break;
+		case OPT_KNOWN_ONLY: o.known_only = 1; break;
 		case 'o': o.output = optarg; break;
 		case 'f': o.force = 1; break;
 		case 'q': o.quiet = 1; break;
@@ -688,17 +850,31 @@ int main(int argc, char **argv)
 		status = EXIT_BADINPUT;
 		goto out;
 	}
+	/* resources the model has not seen: fitted from their history */
+	size_t need = 0;
+	if (!o.known_only) {
+		err[0] = '\0';
+		rc = fit_unknown(&pd, &mdl, o.model, &need, err, sizeof(err));
+		if (rc) {
+			cli_warn("cannot fit the resources model '%s' has not "
+				 "seen: %s", o.model, err);
+			status = cli_status(rc);
+			goto out;
+		}
+	}
 	size_t nknown = 0;
 	for (size_t k = 0; k < panel.nseries; k++)
 		nknown += shd_model_find(&mdl, panel.series[k].key) >= 0;
 	if (make_plan(&pd) == 0) {
-		warn_unknown(&pd, o.model);
+		warn_unknown(&pd, o.model, need);
 		cli_warn("%s: nothing to forecast%s", iname, nknown ? "" :
-			 " (no resource of the input is in the model)");
+			 o.known_only ? " (no resource of the input is in the "
+			 "model)" : " (no resource of the input is in the "
+			 "model or has the history to be fitted)");
 		status = EXIT_BADINPUT;
 		goto out;
 	}
-	warn_unknown(&pd, o.model);
+	warn_unknown(&pd, o.model, need);
 
 	if (make_schema(&schema, &pd, &o) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");

@@ -115,6 +115,15 @@ long shd_model_find(const struct shd_model *m, const char *key)
 	return -1;
 }
 
+const struct shd_lstm *shd_model_net(const struct shd_model *m, size_t r)
+{
+	if (!m->nnet)
+		return NULL;
+	if (!m->per_resource)
+		return &m->net[0];
+	return r < m->nnet ? &m->net[r] : NULL;
+}
+
 /* ------------------------------------------------------------- saving */
 
 /* A JSON number, or null when V is not finite. */

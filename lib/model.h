@@ -75,7 +75,9 @@ struct shd_model {
 	double coverage;	/* nominal coverage of the intervals */
 	uint64_t seed;
 	int per_resource;	/* one network per resource */
-	size_t nnet;		/* 1, or R with per_resource */
+	size_t nnet;		/* 1, or R with per_resource (resources
+				 * shd_train_extend adds to such a model
+				 * come after them and have none) */
 	struct shd_lstm *net;	/* (nnet) config n_in = SHD_WINDOW_INPUTS(M),
 				 * n_out = H * M */
 	char *report;		/* training report (JSON text), or NULL */
@@ -107,6 +109,14 @@ int shd_model_load(struct shd_model *m, const char *path, char *err,
 
 /* Index of resource KEY in the model, or -1. */
 long shd_model_find(const struct shd_model *m, const char *key);
+
+/*
+ * The network that serves resource R: the model's one, R's own with
+ * per_resource, or NULL when there is none (a model without networks, or
+ * a resource shd_train_extend added to a per-resource model). Valid as
+ * long as M is.
+ */
+const struct shd_lstm *shd_model_net(const struct shd_model *m, size_t r);
 
 /*
  * Windows. Inputs per step tau of the window ending at index t (T steps,

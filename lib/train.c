@@ -129,15 +129,43 @@ static void split(const struct shd_train_opts *o, size_t n, size_t *ntr,
 		*nva = n - *ntr;
 }
 
-/* Is a series of N slots long enough for every part? */
-static int long_enough(const struct shd_train_opts *o, size_t n, size_t T,
-		       size_t H)
+int shd_train_long_enough(const struct shd_train_opts *o, size_t n,
+			   size_t T, size_t H)
 {
 	size_t ntr, nva;
 
 	split(o, n, &ntr, &nva);
 	return ntr >= T + H + MIN_EXTRA && nva >= H + MIN_EXTRA &&
 	       n - ntr - nva >= H + MIN_EXTRA;
+}
+
+size_t shd_train_min_samples(const struct shd_train_opts *o, size_t T,
+			     size_t H)
+{
+	/*
+	 * Training and validation grow with n (floors of fixed fractions);
+	 * calibration, n minus both, may drop by 1 or 2 as n grows, but
+	 * stays within 2 of (1 - a - b) n, so a run of long enough n that
+	 * spans 2 / (1 - a - b) + 1 values has every longer n long enough.
+	 */
+	double c = 1 - o->split_train - o->split_val, lo;
+	size_t run, ok = 0;
+
+	if (!(o->split_train > 0 && o->split_val > 0 && c > 1e-9))
+		return SIZE_MAX;	/* (next to) no calibration part */
+	run = (size_t)ceil(2 / c) + 1;
+	/* no fewer: training <= a n, validation <= b n, calibration
+	 * <= c n + 2 */
+	lo = fmax((double)(T + H + MIN_EXTRA) / o->split_train,
+		  (double)(H + MIN_EXTRA) / o->split_val);
+	lo = fmax(lo, ((double)(H + MIN_EXTRA) - 2) / c);
+	if (!(lo < 1e15))
+		return SIZE_MAX;
+	for (size_t n = lo > 1 ? (size_t)lo - 1 : 0;; n++) {
+		ok = shd_train_long_enough(o, n, T, H) ? ok + 1 : 0;
+		if (ok > run)
+			return n - run;
+	}
 }
 
 /* [a, b) of part PART of resource R. */
@@ -466,7 +494,8 @@ static int has_season(const struct trainer *tr, size_t r, size_t P)
 
 /*
  * The forecasts of every method for metric M of window slot B (after a
- * forward pass): PRED (NM, H), NaN where a method has none.
+ * forward pass): PRED (NM, H), NaN where a method has none (lstm for a
+ * resource without a network).
  */
 static void forecasts(struct trainer *tr, const struct win *w, size_t b,
 		      size_t m)
@@ -476,12 +505,13 @@ static void forecasts(struct trainer *tr, const struct win *w, size_t b,
 	const double *xm = s->x + m * s->n;
 	size_t H = tr->H;
 	double *pr = tr->pred;
+	int net = shd_model_net(tr->m, w->r) != NULL;
 
 	for (size_t h = 0; h < H; h++) {
 		double base = tr->base[b * tr->K + m * H + h];
 		pr[SHD_M_AR * H + h] = base;
-		pr[SHD_M_LSTM * H + h] = base +
-			(double)tr->y[b * tr->K + m * H + h] * ser->scale;
+		pr[SHD_M_LSTM * H + h] = net ? base +
+			(double)tr->y[b * tr->K + m * H + h] * ser->scale : NAN;
 	}
 	shd_last_value(pr + SHD_M_LAST * H, xm, w->t, H);
 	if (has_season(tr, w->r, tr->m->day))
@@ -498,10 +528,10 @@ static void forecasts(struct trainer *tr, const struct win *w, size_t b,
 			pr[SHD_M_SNAIVE_WEEK * H + h] = NAN;
 }
 
-/* The network of resource R. */
+/* The network of resource R, or NULL (shd_train_extend: none). */
 static const struct shd_lstm *net_of(const struct trainer *tr, size_t r)
 {
-	return &tr->m->net[tr->m->per_resource ? r : 0];
+	return shd_model_net(tr->m, r);
 }
 
 /*
@@ -522,8 +552,8 @@ static int evaluate(struct trainer *tr, const struct win *w, size_t n,
 		while (i + nb < n && nb < tr->B && net_of(tr, w[i + nb].r) == net)
 			nb++;
 		fill_batch(tr, w + i, nb, part);
-		int rc = shd_lstm_forward(net, &tr->cache, tr->x, tr->T, nb,
-					  tr->y);
+		int rc = net ? shd_lstm_forward(net, &tr->cache, tr->x, tr->T,
+						nb, tr->y) : 0;
 		if (rc)
 			return rc;
 		for (size_t b = 0; b < nb; b++) {
@@ -686,7 +716,8 @@ static int calibrate(struct trainer *tr, const struct win *w, size_t n,
 				if ((k == SHD_M_SNAIVE_DAY &&
 				     !has_season(tr, r, tr->m->day)) ||
 				    (k == SHD_M_SNAIVE_WEEK &&
-				     !has_season(tr, r, tr->m->week)))
+				     !has_season(tr, r, tr->m->week)) ||
+				    (k == SHD_M_LSTM && !net_of(tr, r)))
 					ser->q[kh] = INFINITY;
 				else if (c >= MIN_CAL)
 					rc = shd_conformal_quantile(buf, c,
@@ -871,10 +902,8 @@ static int check(struct trainer *tr)
 		return SHD_ENOMEM;
 	for (size_t r = 0; r < tr->R; r++) {
 		size_t n = p->series[r].n, ntr, nva, need;
-		if (!long_enough(o, n, tr->T, tr->H)) {
-			for (need = n + 1; !long_enough(o, need, tr->T, tr->H);
-			     need++)
-				;
+		if (!shd_train_long_enough(o, n, tr->T, tr->H)) {
+			need = shd_train_min_samples(o, tr->T, tr->H);
 			return fail(tr, SHD_EINVAL, "resource '%s' has %zu "
 				    "samples, too few for --lookback %zu and "
 				    "--horizon %zu: it needs at least %zu "
@@ -1044,6 +1073,74 @@ nomem:
 	return SHD_ENOMEM;
 }
 
+/* ------------------------------------------------- choice, calibration */
+
+/*
+ * Steps 3 and 4 of shd_train, on the networks as they are: every method's
+ * validation errors and each series' choice, then the conformal
+ * half-widths from the calibration residuals. CAP: windows of each part at
+ * most (thinned evenly beyond).
+ */
+static int choose_and_calibrate(struct trainer *tr, size_t cap)
+{
+	struct shd_train_report *rep = tr->rep;
+	struct win *cw = NULL, *vw = NULL;
+	size_t nvw, ncw, S = tr->R * tr->M;
+	double *abs_ = NULL;
+	size_t *cnt = NULL;
+	float *res = NULL;
+	int rc;
+
+	if ((rc = windows(tr, PART_VAL, 0, tr->R, cap, 0, &vw, &nvw)))
+		goto out;
+	if (!rep->val_windows)
+		rep->val_windows = nvw;
+	abs_ = calloc(S * NM * tr->H, sizeof(*abs_));
+	cnt = calloc(S * NM * tr->H, sizeof(*cnt));
+	if (!abs_ || !cnt) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	if ((rc = evaluate(tr, vw, nvw, PART_VAL, abs_, cnt, NULL)))
+		goto out;
+	choose(tr, abs_, cnt);
+
+	if ((rc = windows(tr, PART_CAL, 0, tr->R, cap, 0, &cw, &ncw)))
+		goto out;
+	rep->cal_windows = ncw;
+	res = malloc((ncw ? ncw : 1) * tr->M * NM * tr->H * sizeof(*res));
+	if (!res) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	if ((rc = evaluate(tr, cw, ncw, PART_CAL, NULL, NULL, res)))
+		goto out;
+	rc = calibrate(tr, cw, ncw, res);
+out:
+	free(vw);
+	free(cw);
+	free(abs_);
+	free(cnt);
+	free(res);
+	return rc;
+}
+
+/* Frees the trainer's scratch. */
+static void trainer_release(struct trainer *tr)
+{
+	shd_lstm_cache_release(&tr->cache);
+	free(tr->bound);
+	free(tr->x);
+	free(tr->y);
+	free(tr->tgt);
+	free(tr->maskf);
+	free(tr->mask);
+	free(tr->dy);
+	free(tr->wt);
+	free(tr->base);
+	free(tr->pred);
+}
+
 /* ------------------------------------------------------------ shd_train */
 
 int shd_train(struct shd_model *m, const struct shd_panel *p,
@@ -1053,10 +1150,6 @@ int shd_train(struct shd_model *m, const struct shd_panel *p,
 	struct shd_train_report local;
 	struct trainer tr = { .p = p, .o = o, .m = m, .progress = progress,
 			      .ctx = ctx };
-	struct win *cw = NULL, *vw = NULL;
-	double *abs_ = NULL;
-	size_t *cnt = NULL;
-	float *res = NULL;
 	int rc;
 
 	shd_model_init(m);
@@ -1103,33 +1196,8 @@ int shd_train(struct shd_model *m, const struct shd_panel *p,
 	rep->val_loss_start = nloss ? rep->val_loss_start / (double)nloss : NAN;
 	rep->val_loss_best = nloss ? rep->val_loss_best / (double)nloss : NAN;
 
-	/* 3. validation errors of every method; the choice */
-	size_t nvw, ncw, S = tr.R * tr.M;
-	if ((rc = windows(&tr, PART_VAL, 0, tr.R,
-			  o->max_eval * m->nnet, 0, &vw, &nvw)))
-		goto out;
-	abs_ = calloc(S * NM * tr.H, sizeof(*abs_));
-	cnt = calloc(S * NM * tr.H, sizeof(*cnt));
-	if (!abs_ || !cnt) {
-		rc = SHD_ENOMEM;
-		goto out;
-	}
-	if ((rc = evaluate(&tr, vw, nvw, PART_VAL, abs_, cnt, NULL)))
-		goto out;
-	choose(&tr, abs_, cnt);
-
-	/* 4. calibration */
-	if ((rc = windows(&tr, PART_CAL, 0, tr.R, o->max_eval * m->nnet, 0,
-			  &cw, &ncw)))
-		goto out;
-	rep->cal_windows = ncw;
-	res = malloc((ncw ? ncw : 1) * tr.M * NM * tr.H * sizeof(*res));
-	if (!res) {
-		rc = SHD_ENOMEM;
-		goto out;
-	}
-	if ((rc = evaluate(&tr, cw, ncw, PART_CAL, NULL, NULL, res)) ||
-	    (rc = calibrate(&tr, cw, ncw, res)))
+	/* 3, 4. the choice of a method per series, the calibration */
+	if ((rc = choose_and_calibrate(&tr, o->max_eval * m->nnet)))
 		goto out;
 
 	/* 5. the report */
@@ -1146,21 +1214,144 @@ out:
 		fail(&tr, rc, "out of memory");
 	else if (rc && !rep->err[0])
 		fail(&tr, rc, "%s", shd_strerror(rc));
-	shd_lstm_cache_release(&tr.cache);
-	free(tr.bound);
-	free(tr.x);
-	free(tr.y);
-	free(tr.tgt);
-	free(tr.maskf);
-	free(tr.mask);
-	free(tr.dy);
-	free(tr.wt);
-	free(tr.base);
-	free(tr.pred);
-	free(vw);
-	free(cw);
-	free(abs_);
-	free(cnt);
-	free(res);
+	trainer_release(&tr);
+	return rc;
+}
+
+/* ----------------------------------------------------- shd_train_extend */
+
+/*
+ * Moves the series and names of NM (resources the model does not know)
+ * to the end of M, whose arrays have room for them. NM keeps nothing.
+ */
+static void append(struct shd_model *m, struct shd_model *nm)
+{
+	size_t M = m->nmetric;
+
+	memcpy(m->ser + m->nres * M, nm->ser, nm->nres * M * sizeof(*m->ser));
+	memcpy(m->res + m->nres, nm->res, nm->nres * sizeof(*m->res));
+	m->nres += nm->nres;
+	free(nm->ser);
+	free(nm->res);
+	nm->ser = NULL;
+	nm->res = NULL;
+	nm->nres = 0;
+}
+
+int shd_train_extend(struct shd_model *m, const struct shd_panel *p,
+		     const struct shd_train_opts *o_in,
+		     struct shd_train_report *rep)
+{
+	struct shd_train_report local;
+	struct shd_train_opts o = *o_in;
+	struct shd_model nm;	/* the new resources, M's network lent */
+	struct trainer tr = { .p = p, .o = &o, .m = &nm };
+	size_t M = m->nmetric;
+	int rc;
+
+	shd_model_init(&nm);
+	if (!rep)
+		rep = &local;
+	memset(rep, 0, sizeof(*rep));
+	tr.rep = rep;
+	tr.t_start = tr.t_last_progress = now_s();
+
+	/* the model's sizes, not the options' */
+	o.lookback = m->lookback;
+	o.horizon = m->horizon;
+	o.ar_p = m->ar_p;
+	o.coverage = m->coverage;
+	o.per_resource = m->per_resource;
+	o.init = NULL;
+	if (m->nnet) {
+		o.hidden = m->net[0].cfg.n_hidden;
+		o.layers = m->net[0].cfg.n_layers;
+	}
+	if (p->nmetric != M || p->step != m->step) {
+		rc = fail(&tr, SHD_EINVAL, "the panel's metrics or step are "
+			  "not the model's");
+		goto out;
+	}
+	for (size_t k = 0; k < M; k++)
+		if (strcmp(p->metric[k], m->metric[k]) != 0) {
+			rc = fail(&tr, SHD_EINVAL, "metric %zu is '%s', the "
+				  "model's '%s'", k + 1, p->metric[k],
+				  m->metric[k]);
+			goto out;
+		}
+	for (size_t r = 0; r < p->nseries; r++)
+		if (shd_model_find(m, p->series[r].key) >= 0) {
+			rc = fail(&tr, SHD_EINVAL, "resource '%s' is in the "
+				  "model already", p->series[r].key);
+			goto out;
+		}
+	if ((rc = check(&tr)))
+		goto out;
+
+	/* NM: the new series on M's seasons, with M's network (if global) */
+	nm.step = m->step;
+	nm.nmetric = M;
+	nm.lookback = m->lookback;
+	nm.horizon = m->horizon;
+	nm.day = m->day;
+	nm.week = m->week;
+	nm.ar_p = m->ar_p;
+	nm.coverage = m->coverage;
+	nm.per_resource = m->per_resource;
+	nm.nres = tr.R;
+	nm.res = calloc(tr.R, sizeof(*nm.res));
+	nm.ser = calloc(tr.R * M, sizeof(*nm.ser));
+	if (!nm.res || !nm.ser) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	for (size_t r = 0; r < tr.R; r++)
+		if (!(nm.res[r] = xstrdup(p->series[r].key))) {
+			rc = SHD_ENOMEM;
+			goto out;
+		}
+	if (!m->per_resource && m->nnet) {
+		nm.net = m->net;	/* lent: taken back before release */
+		nm.nnet = 1;
+	}
+	rep->nseries = tr.R * M;
+	if ((rc = fit_series(&tr)) || (rc = scratch(&tr)))
+		goto out;
+	if (nm.nnet) {
+		struct shd_lstm_config cfg = nm.net[0].cfg;
+		cfg.max_steps = tr.T;
+		cfg.max_batch = tr.B;
+		if ((rc = shd_lstm_cache_init(&tr.cache, &cfg)))
+			goto out;
+	}
+	if ((rc = choose_and_calibrate(&tr, o.max_eval *
+				       (m->per_resource ? tr.R : 1))))
+		goto out;
+
+	/* room for them in M, then move them there */
+	char **res = realloc(m->res, (m->nres + tr.R) * sizeof(*res));
+	if (!res) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	m->res = res;
+	struct shd_mseries *ser = realloc(m->ser, (m->nres + tr.R) * M *
+					  sizeof(*ser));
+	if (!ser) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	m->ser = ser;
+	append(m, &nm);
+	rep->seconds = now_s() - tr.t_start;
+out:
+	if (rc == SHD_ENOMEM)
+		fail(&tr, rc, "out of memory");
+	else if (rc && !rep->err[0])
+		fail(&tr, rc, "%s", shd_strerror(rc));
+	nm.net = NULL;		/* M's */
+	nm.nnet = 0;
+	shd_model_release(&nm);	/* the series, when they were not moved */
+	trainer_release(&tr);
 	return rc;
 }

@@ -2,7 +2,7 @@
  * train.h - training of the forecasting model (model.h) on a panel:
  * normalization, autoregressions, the network, the choice of a method per
  * series and the conformal calibration (private to libshd; used by
- * shd-train).
+ * shd-train, and by shd-predict to fit resources a model has not seen).
  *
  * The time-ordered split. Each series (resource) of n slots is cut into
  *   train [0, n_tr)   validation [n_tr, n_tr + n_va)   calibration [.., n)
@@ -94,6 +94,22 @@ typedef void (*shd_train_progress_fn)(void *ctx,
 				      const struct shd_train_progress *pr);
 
 /*
+ * Is a series of N samples long enough for O's split with lookback T and
+ * horizon H: training holds T + H + 8 steps, validation and calibration
+ * H + 8 each? 1 or 0. shd_train refuses a panel with a series that is not.
+ */
+int shd_train_long_enough(const struct shd_train_opts *o, size_t n,
+			  size_t T, size_t H);
+
+/*
+ * The fewest samples from which every series is long enough (the split's
+ * floors make "long enough" not quite monotone in N); SIZE_MAX when O's
+ * split leaves (next to) no calibration part.
+ */
+size_t shd_train_min_samples(const struct shd_train_opts *o, size_t T,
+			     size_t H);
+
+/*
  * Trains a model on P as O says, into M (initialised here; release it with
  * shd_model_release even on failure). PROGRESS, when not NULL, is called
  * with CTX a few times a second. REP may be NULL.
@@ -110,5 +126,36 @@ typedef void (*shd_train_progress_fn)(void *ctx,
 int shd_train(struct shd_model *m, const struct shd_panel *p,
 	      const struct shd_train_opts *o, struct shd_train_report *rep,
 	      shd_train_progress_fn progress, void *ctx);
+
+/*
+ * Fits the per-series parts of M for the resources of P, which M does not
+ * know, and appends them to M (M->nres grows; their index is found by
+ * shd_model_find). Each is fitted as shd_train fits a series, on P's data
+ * of it cut by O's split, without training any network:
+ *   - center, scale, MASE scale and the autoregression on the training part;
+ *   - every method's validation MASE and the choice on the validation part
+ *     (the same rules, in the same code);
+ *   - conformal half-widths per method and step on the calibration part,
+ *     pooled over P's series of the metric where one has too few.
+ * The network is M's, as trained: the lstm method is its correction to the
+ * autoregression from the new series' normalized windows. A per-resource M
+ * has no network for a new resource: its series choose among the other
+ * methods (lstm has a NaN val_err and infinite half-widths) and
+ * shd_model_net gives NULL for it; such an M can no longer be saved
+ * (shd_model_save says SHD_EINVAL).
+ *
+ * M's lookback, horizon, autoregression window, coverage and seasons are
+ * used, not O's; O gives the split, the ridge, max_eval and the batch. P
+ * must hold M's metrics in M's order on M's step.
+ *
+ * Returns 0; SHD_EINVAL (REP->err says why) for a series too short for
+ * the split (shd_train_long_enough), a resource M knows, or other metrics
+ * or step; SHD_ENOMEM. On failure M is as it was. REP, which may be NULL,
+ * gets nseries, val_windows, cal_windows, mase, chosen and seconds (of the
+ * new series only).
+ */
+int shd_train_extend(struct shd_model *m, const struct shd_panel *p,
+		     const struct shd_train_opts *o,
+		     struct shd_train_report *rep);
 
 #endif

@@ -2,7 +2,7 @@
 # shd-predict: ingest | train | predict on the sample fleet; the forecast
 # schema of DESIGN.md, intervals and confidence in range, the rolling
 # replay's actual values, --method, and the failures (damaged model, a
-# missing metric, unknown resources, usage).
+# missing metric, unknown resources with --known-only, usage).
 . "$SHD_TESTS/lib.sh"
 
 command -v shd-train >/dev/null 2>&1 || skip "no shd-train"
@@ -131,18 +131,22 @@ shd-cat --info "$T/l.shd" | grep -q '^  method: last' ||
 	fail "--method: not in the metadata"
 
 # ------------------------------------------------------ gaps and strangers
-# an unknown resource: a warning naming it, and the others forecast
+# an unknown resource with --known-only: a warning naming it, and the others
+# forecast (by default it is fitted from its own history: t0230-unseen.sh)
 sed 's/,idle-1,/,stranger,/' "$T/fleet.csv" | shd-ingest -q -i 5m -o "$T/s.shd"
-expect_status 0 shd-predict -m "$T/m.model" "$T/s.shd" -o "$T/ps.shd"
-expect_err "stranger"
+expect_status 0 shd-predict --known-only -m "$T/m.model" "$T/s.shd" \
+	-o "$T/ps.shd"
+expect_err "1 resource not in model '$T/m.model', not forecast: 'stranger'"
 [ "$(count_rows "$T/ps.shd")" = 15 ] || fail "unknown resource: want 5 x 3 rows"
 shd-cat -H -c resource "$T/ps.shd" | grep -q stranger &&
 	fail "the unknown resource was forecast"
 # nothing known: exit 3
 grep -v -e ',web-' -e ',db-' -e ',cache-' -e ',batch-' "$T/fleet.csv" |
 	sed 's/,idle-1,/,stranger,/' | shd-ingest -q -i 5m -o "$T/s2.shd"
-expect_status 3 shd-predict -m "$T/m.model" "$T/s2.shd" -o "$T/ps2.shd"
+expect_status 3 shd-predict --known-only -m "$T/m.model" "$T/s2.shd" \
+	-o "$T/ps2.shd"
 expect_err "stranger"
+expect_err "no resource of the input is in the model"
 [ ! -e "$T/ps2.shd" ] || fail "nothing forecast, yet a file written"
 
 # too little history: a warning, and the forecast made all the same

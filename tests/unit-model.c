@@ -614,6 +614,29 @@ static void test_no_network(void)
 	shd_model_release(&b);
 }
 
+/*
+ * shd_model_net: the one network of a global model for every resource,
+ * each resource's own with per_resource, NULL past them (a resource
+ * shd_train_extend added) and for a model without networks.
+ */
+static void test_net_of(void)
+{
+	struct shd_model a;
+
+	build(&a, 0);
+	EXPECT(shd_model_net(&a, 0) == &a.net[0]);
+	EXPECT(shd_model_net(&a, 1) == &a.net[0]);
+	EXPECT(shd_model_net(&a, 5) == &a.net[0]);
+	shd_model_release(&a);
+	build(&a, 1);
+	EXPECT(shd_model_net(&a, 0) == &a.net[0]);
+	EXPECT(shd_model_net(&a, 1) == &a.net[1]);
+	EXPECT(shd_model_net(&a, 2) == NULL);
+	shd_model_release(&a);
+	shd_model_init(&a);
+	EXPECT(shd_model_net(&a, 0) == NULL);
+}
+
 static void test_save_refuses(void)
 {
 	struct shd_model a;
@@ -642,6 +665,7 @@ static const struct harness_case cases[] = {
 	TEST(test_magic_version),
 	TEST(test_bad_header),
 	TEST(test_no_network),
+	TEST(test_net_of),
 	TEST(test_save_refuses),
 };
 

@@ -4,8 +4,11 @@
  * the autoregression on validation, each series' chosen method is the best
  * on validation, the intervals are finite and widen with the step, a seed
  * gives the same weights, and too little data is refused naming the
- * resource.
+ * resource. shd_train_extend fits new resources as a refit would.
  */
+#include <stdint.h>
+#include <unistd.h>
+
 #include "harness.h"
 #include "model.h"
 #include "rng.h"
@@ -231,11 +234,212 @@ static void test_too_short(void)
 	shd_panel_release(&p);
 }
 
+/* A panel of series [R0, R0 + N) of P, borrowing everything (not released). */
+static struct shd_panel view(const struct shd_panel *p, size_t r0, size_t n)
+{
+	struct shd_panel v = *p;
+
+	v.series = p->series + r0;
+	v.nseries = n;
+	return v;
+}
+
+static void expect_same_series(const struct shd_mseries *a,
+			       const struct shd_mseries *b, size_t H)
+{
+	EXPECT_SAME_DOUBLE(a->center, b->center);
+	EXPECT_SAME_DOUBLE(a->scale, b->scale);
+	EXPECT_SAME_DOUBLE(a->mase_scale, b->mase_scale);
+	EXPECT_EQ_INT(a->method, b->method);
+	for (int k = 0; k < SHD_M_COUNT; k++)
+		EXPECT_SAME_DOUBLE(a->val_err[k], b->val_err[k]);
+	for (size_t j = 0; j < SHD_M_COUNT * H; j++)
+		EXPECT_SAME_DOUBLE(a->q[j], b->q[j]);
+	EXPECT_EQ_INT(a->ar.k, b->ar.k);
+	EXPECT_EQ_INT(a->ar.day, b->ar.day);
+	EXPECT_EQ_INT(a->ar.week, b->ar.week);
+	for (size_t j = 0; j < H * a->ar.k && a->ar.k == b->ar.k; j++)
+		EXPECT_SAME_DOUBLE(a->ar.coef[j], b->ar.coef[j]);
+}
+
+/*
+ * shd_train_extend fits new resources exactly as shd_train --init MODEL
+ * --epochs 0 does on them (the same code: normalization, autoregression,
+ * choice, calibration), keeps the network, appends them, and the model
+ * still saves and loads.
+ */
+static void test_extend(void)
+{
+	struct shd_panel all, known, fresh;
+	struct shd_model m, ref, back;
+	struct shd_train_opts o;
+	struct shd_train_report rep;
+	char path[] = "/tmp/shd-unit-train.XXXXXX", err[256];
+	float *w0 = NULL;
+
+	synth(&all, 4, 3 * DAY, 5);
+	known = view(&all, 0, 2);
+	fresh = view(&all, 2, 2);
+	small_opts(&o);
+	o.epochs = 1;
+	EXPECT_EQ_INT(shd_train(&m, &known, &o, NULL, NULL, NULL), 0);
+	/* the reference: shd-train --init m --epochs 0 on the new ones */
+	o.init = &m;
+	o.epochs = 0;
+	EXPECT_EQ_INT(shd_train(&ref, &fresh, &o, NULL, NULL, NULL), 0);
+	o.init = NULL;
+	o.epochs = 1;
+	w0 = malloc(m.net[0].nparams * sizeof(float));
+	memcpy(w0, m.net[0].params, m.net[0].nparams * sizeof(float));
+
+	EXPECT_EQ_INT(shd_train_extend(&m, &fresh, &o, &rep), 0);
+	EXPECT_EQ_INT(m.nres, 4);
+	EXPECT_EQ_INT(m.nnet, 1);
+	EXPECT_EQ_INT(shd_model_find(&m, "vm-2"), 2);
+	EXPECT_EQ_INT(shd_model_find(&m, "vm-3"), 3);
+	EXPECT_EQ_STR(m.res[0], "vm-0");
+	EXPECT(shd_model_net(&m, 3) == &m.net[0]);
+	EXPECT(memcmp(w0, m.net[0].params,
+		      m.net[0].nparams * sizeof(float)) == 0);
+	EXPECT_EQ_INT(rep.nseries, 4);
+	EXPECT(rep.val_windows > 0 && rep.cal_windows > 0);
+	EXPECT_EQ_INT(rep.chosen[0] + rep.chosen[1] + rep.chosen[2] +
+		      rep.chosen[3] + rep.chosen[4], 4);
+	for (size_t i = 0; i < 4 && ref.nres == 2; i++)
+		expect_same_series(&m.ser[4 + i], &ref.ser[i], m.horizon);
+	for (size_t i = 4; i < 8; i++)
+		EXPECT(isfinite(m.ser[i].q[m.ser[i].method * m.horizon]));
+
+	/* a global model so extended is still a model file */
+	if (mkdtemp(path)) {
+		char file[300];
+		snprintf(file, sizeof(file), "%s/x.model", path);
+		EXPECT_EQ_INT(shd_model_save(&m, file), 0);
+		EXPECT_EQ_INT(shd_model_load(&back, file, err, sizeof(err)), 0);
+		EXPECT_EQ_INT(back.nres, 4);
+		if (back.nres == 4)
+			expect_same_series(&back.ser[6], &m.ser[6], m.horizon);
+		shd_model_release(&back);
+		remove(file);
+		rmdir(path);
+	}
+	free(w0);
+	shd_model_release(&ref);
+	shd_model_release(&m);
+	shd_panel_release(&all);
+}
+
+/*
+ * A per-resource model has no network for a new resource: its series
+ * choose among the other methods, lstm has no error and no interval, and
+ * the model can no longer be saved.
+ */
+static void test_extend_per_resource(void)
+{
+	struct shd_panel all, known, fresh;
+	struct shd_model m;
+	struct shd_train_opts o;
+	struct shd_train_report rep;
+	size_t H;
+
+	synth(&all, 3, 3 * DAY, 6);
+	known = view(&all, 0, 2);
+	fresh = view(&all, 2, 1);
+	small_opts(&o);
+	o.epochs = 1;
+	o.per_resource = 1;
+	EXPECT_EQ_INT(shd_train(&m, &known, &o, NULL, NULL, NULL), 0);
+	o.per_resource = 0;	/* the model's, whatever O says */
+	EXPECT_EQ_INT(shd_train_extend(&m, &fresh, &o, &rep), 0);
+	H = m.horizon;
+	EXPECT_EQ_INT(m.nres, 3);
+	EXPECT_EQ_INT(m.nnet, 2);
+	EXPECT(shd_model_net(&m, 1) == &m.net[1]);
+	EXPECT(shd_model_net(&m, 2) == NULL);
+	EXPECT_EQ_INT(rep.chosen[SHD_M_LSTM], 0);
+	for (size_t i = 4; i < 6 && m.nres == 3; i++) {
+		const struct shd_mseries *ser = &m.ser[i];
+		EXPECT(ser->method != SHD_M_LSTM);
+		EXPECT(isnan(ser->val_err[SHD_M_LSTM]));
+		EXPECT(isfinite(ser->val_err[SHD_M_AR]));
+		for (size_t h = 0; h < H; h++) {
+			EXPECT(isinf(ser->q[SHD_M_LSTM * H + h]));
+			EXPECT(isfinite(ser->q[SHD_M_AR * H + h]));
+			EXPECT(isfinite(ser->q[SHD_M_LAST * H + h]));
+		}
+	}
+	EXPECT_EQ_INT(shd_model_save(&m, "/nonexistent/x.model"), SHD_EINVAL);
+	shd_model_release(&m);
+	shd_panel_release(&all);
+}
+
+/* Refused, the model left as it was: a known resource, a short series. */
+static void test_extend_refuses(void)
+{
+	struct shd_panel all, known, fresh;
+	struct shd_model m;
+	struct shd_train_opts o;
+	struct shd_train_report rep;
+
+	synth(&all, 4, 3 * DAY, 7);
+	known = view(&all, 0, 2);
+	fresh = view(&all, 1, 3);	/* vm-1 is known */
+	small_opts(&o);
+	o.epochs = 0;
+	EXPECT_EQ_INT(shd_train(&m, &known, &o, NULL, NULL, NULL), 0);
+	EXPECT_EQ_INT(shd_train_extend(&m, &fresh, &o, &rep), SHD_EINVAL);
+	EXPECT(strstr(rep.err, "'vm-1'") && strstr(rep.err, "in the model"));
+	EXPECT_EQ_INT(m.nres, 2);
+	fresh = view(&all, 2, 2);
+	size_t need = shd_train_min_samples(&o, m.lookback, m.horizon);
+	all.series[3].n = need - 1;
+	EXPECT_EQ_INT(shd_train_extend(&m, &fresh, &o, &rep), SHD_EINVAL);
+	EXPECT(strstr(rep.err, "'vm-3'") && strstr(rep.err, "too few"));
+	EXPECT_EQ_INT(m.nres, 2);
+	all.series[3].n = need;		/* just enough */
+	EXPECT_EQ_INT(shd_train_extend(&m, &fresh, &o, &rep), 0);
+	EXPECT_EQ_INT(m.nres, 4);
+	all.series[3].n = 3 * DAY;
+	shd_model_release(&m);
+	shd_panel_release(&all);
+}
+
+/*
+ * shd_train_min_samples: the least N from which every series is long
+ * enough, for the default split and an odd one; none without calibration.
+ */
+static void test_min_samples(void)
+{
+	struct shd_train_opts o;
+	static const double splits[][2] = { { 0.7, 0.15 }, { 0.5, 0.45 },
+					    { 0.33, 0.33 } };
+
+	shd_train_opts_init(&o);
+	for (size_t i = 0; i < 3; i++) {
+		o.split_train = splits[i][0];
+		o.split_val = splits[i][1];
+		size_t n = shd_train_min_samples(&o, 48, 12), bad = 0;
+		EXPECT(n < 10000);
+		EXPECT(!shd_train_long_enough(&o, n - 1, 48, 12));
+		for (size_t k = n; k < n + 5000; k++)
+			bad += !shd_train_long_enough(&o, k, 48, 12);
+		EXPECT_EQ_INT(bad, 0);
+	}
+	shd_train_opts_init(&o);
+	EXPECT_EQ_INT(shd_train_min_samples(&o, 48, 12), 134);
+	o.split_val = 0.3;	/* 0.7 + 0.3: no calibration */
+	EXPECT(shd_train_min_samples(&o, 48, 12) == SIZE_MAX);
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_train_and_choose),
 	TEST(test_deterministic),
 	TEST(test_warm_start),
 	TEST(test_too_short),
+	TEST(test_extend),
+	TEST(test_extend_per_resource),
+	TEST(test_extend_refuses),
+	TEST(test_min_samples),
 };
 
 int main(void)
