@@ -39,6 +39,9 @@ static void usage(FILE *fp, int status)
 "  -c, --config FILE      the configuration: production's, or a shadow's\n"
 "                         (as shd-shadow writes it), whose forecast is then\n"
 "                         scaled back to production\n"
+"      --shadow FILE      the shadow's configuration, when FORECAST is the\n"
+"                         shadow's and CONFIG production's: the result and\n"
+"                         the plan are production's\n"
 "  -s, --set R.KNOB=VALUE the change: web.replicas=6, db.memory=8Gi,\n"
 "                         db.cpu=500m (repeatable; production's terms)\n"
 "      --limit M=L        the limit of metric M (default: the\n"
@@ -58,11 +61,12 @@ static void usage(FILE *fp, int status)
 	exit(status);
 }
 
-enum { OPT_LIMIT = 256, OPT_BOUND, OPT_STATE, OPT_JSON };
+enum { OPT_LIMIT = 256, OPT_BOUND, OPT_STATE, OPT_JSON, OPT_SHADOW };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "set", required_argument, NULL, 's' },
+	{ "shadow", required_argument, NULL, OPT_SHADOW },
 	{ "limit", required_argument, NULL, OPT_LIMIT },
 	{ "bound", required_argument, NULL, OPT_BOUND },
 	{ "state", required_argument, NULL, OPT_STATE },
@@ -106,6 +110,7 @@ struct row {
 
 struct ctx {
 	struct shd_config conf;
+	struct shd_config shadow;	/* --shadow; nres 0 when none */
 	struct shd_whatif_set set[MAXSET];
 	double from[MAXSET];	/* the allocation now, the config's terms */
 	size_t nset;
@@ -233,10 +238,18 @@ static double now_of(const struct shd_resource_conf *r, int k,
 	return lc && isfinite(lc->to) ? lc->to : r->knob[k].current;
 }
 
+/* The shadow's fraction: --shadow's, the configuration's own, else 1. */
+static double fraction(const struct ctx *x)
+{
+	if (x->shadow.nres)
+		return x->shadow.shadow_fraction;
+	return x->conf.shadow_fraction > 0 ? x->conf.shadow_fraction : 1;
+}
+
 /* The affected rows: every metric of a changed resource with a factor. */
 static void affected(struct ctx *x, const struct shd_jrec *j, size_t nj)
 {
-	double f = x->conf.shadow_fraction > 0 ? x->conf.shadow_fraction : 1;
+	double f = fraction(x);
 
 	for (size_t si = 0; si < x->nset; si++) {
 		const struct shd_resource_conf *r =
@@ -250,6 +263,15 @@ static void affected(struct ctx *x, const struct shd_jrec *j, size_t nj)
 			cli_die(EXIT_BADINPUT, "--set: %s has no %s in %s",
 				r->name, shd_knob_name[k], x->conf.path);
 		x->from[si] = now_of(r, k, j, nj);
+		if (x->shadow.nres) {
+			/* the forecast is the shadow's: its allocation now */
+			r = shd_config_find(&x->shadow, x->set[si].resource);
+			if (!r || !r->knob[k].set)
+				cli_die(EXIT_BADINPUT, "--set: %s has no %s in "
+					"the shadow %s", x->set[si].resource,
+					shd_knob_name[k], x->shadow.path);
+			x->from[si] = r->knob[k].current;
+		}
 		for (size_t m = 0; m < x->nmet; m++) {
 			const struct shd_metric_conf *mc =
 				shd_resource_metric(r, x->met[m].name);
@@ -373,7 +395,8 @@ static const struct span *span_of(const struct row *w)
 static json_t *plan_after(struct ctx *x, struct shd_plan *p)
 {
 	struct shd_obs *obs = calloc(x->nrows + 1, sizeof(*obs));
-	double f = x->conf.shadow_fraction > 0 ? x->conf.shadow_fraction : 1;
+	/* with --shadow the result is production's: so is the plan */
+	double f = x->shadow.nres ? 1 : fraction(x);
 	json_t *out;
 
 	if (!obs)
@@ -438,12 +461,11 @@ static void table(const struct ctx *x, const struct shd_plan *p)
 				       sizeof(fr)),
 		       shd_knob_format(x->set[si].knob, x->set[si].to, t,
 				       sizeof(t)),
-		       x->conf.shadow_fraction > 0 ? " (from: the shadow's)"
-						   : "");
+		       fraction(x) < 1 ? " (from: the shadow's)" : "");
 	}
-	if (x->conf.shadow_fraction > 0)
+	if (fraction(x) < 1)
 		printf("on a shadow of %.3g of production, scaled back\n",
-		       x->conf.shadow_fraction);
+		       fraction(x));
 	printf("%-16s %-8s %8s %19s %19s %15s %9s %17s\n", "RESOURCE",
 	       "METRIC", "LIMIT", "PEAK", "UPPER", "ABOVE (min)",
 	       "HEADROOM", "SLOWDOWN@PEAK");
@@ -524,15 +546,15 @@ static json_t *report_json(const struct ctx *x, json_t *plan, int breach)
 	}
 	return json_pack("{s:o, s:o, s:o, s:b, s:o}", "changes", ch,
 			 "resources", rs, "plan", plan, "breach", breach,
-			 "shadow_fraction", x->conf.shadow_fraction > 0
-			 ? json_real(x->conf.shadow_fraction) : json_null());
+			 "shadow_fraction", fraction(x) < 1
+			 ? json_real(fraction(x)) : json_null());
 }
 
 int main(int argc, char **argv)
 {
 	struct ctx x = { .bound_hi = 0 };
 	const char *config = NULL, *state = NULL, *output = NULL,
-		   *input = "-";
+		   *input = "-", *shadow = NULL;
 	struct shd_reader *r = NULL;
 	struct shd_writer *w = NULL;
 	struct shd_frame f = { 0 };
@@ -568,6 +590,7 @@ int main(int argc, char **argv)
 					"not '%s'", optarg);
 			break;
 		case OPT_STATE: state = optarg; break;
+		case OPT_SHADOW: shadow = optarg; break;
 		case 'o': output = optarg; break;
 		case OPT_JSON: json = 1; break;
 		case 'q': quiet = 1; break;
@@ -582,6 +605,21 @@ int main(int argc, char **argv)
 			"required (try --help)");
 	if ((rc = shd_config_load(&x.conf, config, err, sizeof(err))))
 		cli_die(cli_status(rc), "%s", err);
+	if (shadow) {
+		if ((rc = shd_config_load(&x.shadow, shadow, err, sizeof(err))))
+			cli_die(cli_status(rc), "%s", err);
+		if (!(x.shadow.shadow_fraction > 0))
+			cli_die(EXIT_BADINPUT, "--shadow: %s is not a shadow's "
+				"configuration (no \"shadow\" key)", shadow);
+		if (x.conf.shadow_fraction > 0)
+			cli_die(EXIT_USAGE, "--shadow: %s is a shadow's "
+				"configuration itself; give production's with "
+				"-c", config);
+		if (strcmp(x.shadow.shadow_of, x.conf.sha256) != 0)
+			cli_warn("%s was made from another version of %s "
+				 "(shd-sync brings it up to date)", shadow,
+				 config);
+	}
 	state = cli_state_dir(state);
 	if ((rc = shd_journal_load(state, &jr, &nj, &torn, err, sizeof(err))))
 		cli_die(cli_status(rc), "%s", err);
@@ -656,6 +694,8 @@ int main(int argc, char **argv)
 	shd_jrec_free(jr, nj);
 	free(x.rows);
 	shd_config_release(&x.conf);
+	if (x.shadow.nres)
+		shd_config_release(&x.shadow);
 	if (cli_close_stdout())
 		return EXIT_SYSTEM;
 	return breach ? EXIT_FOUND : EXIT_OK;

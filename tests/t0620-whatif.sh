@@ -77,6 +77,25 @@ shd-whatif -c "$T/shadow.json" --state "$T/s" -s web-2.replicas=4 --json \
 jq -e '.shadow_fraction == 0.1 and (.resources[0] | .factor == 2.5)' \
 	"$T/sh.json" >/dev/null || fail "shadow: $(cat "$T/sh.json")"
 
+# --shadow: production's configuration, the shadow's beside it and its
+# forecast; the same factor, the plan in production's terms
+psha=$(sha256sum "$T/fleet.json" | cut -c1-64)
+sed "s/\"production_sha256\": \"$sha\"/\"production_sha256\": \"$psha\"/" \
+	"$T/shadow.json" >"$T/shadow2.json"
+shd-whatif -c "$T/fleet.json" --shadow "$T/shadow2.json" --state "$T/s" \
+	-s web-2.replicas=4 --json "$T/fc.shd" >"$T/sh2.json" 2>"$T/sh2.err" || true
+jq -e '.shadow_fraction == 0.1 and .resources[0].factor == 2.5 and
+	.changes[0].from == 1 and .changes[0].to == 4' "$T/sh2.json" >/dev/null ||
+	fail "--shadow: $(cat "$T/sh2.json")"
+[ ! -s "$T/sh2.err" ] || fail "--shadow warned: $(cat "$T/sh2.err")"
+# a shadow of another production version: said; a non-shadow: refused
+shd-whatif -q -c "$T/fleet.json" --shadow "$T/shadow.json" --state "$T/s" \
+	-s web-2.replicas=4 "$T/fc.shd" 2>"$T/sh3.err" || true
+grep -q "another version" "$T/sh3.err" || fail "--shadow: no warning"
+expect_status 3 shd-whatif -c "$T/fleet.json" --shadow "$T/fleet.json" \
+	--state "$T/s" -s web-2.replicas=4 "$T/fc.shd"
+expect_err "not a shadow's configuration"
+
 # the allocation now comes from the journal when it has a change
 mkdir -p "$T/s2"
 printf '%s\n' '{"time":"2030-01-01T00:00:00.000Z","event":"done","plan":"p","action":0,"resource":"web-2","knob":"replicas","from":2,"to":8,"executor":"command"}' >"$T/s2/journal"
