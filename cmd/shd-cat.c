@@ -1,7 +1,8 @@
 /*
  * shd-cat - print .shd streams as CSV, TSV or JSON lines, or describe them
- * (--info: schema, metadata, rows, per resource and per column statistics).
- * Reads the FILEs (or stdin) one after another, like cat.
+ * (--info: schema, metadata, rows, per resource and per column statistics),
+ * or write them as OpenMetrics text for promtool's backfill
+ * (--openmetrics). Reads the FILEs (or stdin) one after another, like cat.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "openmetrics.h"
 #include "shd.h"
 
 static void usage(FILE *fp, int status)
@@ -26,6 +28,10 @@ static void usage(FILE *fp, int status)
 "      --json             one JSON object per row (NaN is null)\n"
 "      --info             schema, metadata, rows, per resource time range and\n"
 "                         count, per column min/mean/max and NaN count\n"
+"      --openmetrics      OpenMetrics text for 'promtool tsdb\n"
+"                         create-blocks-from openmetrics': a gauge shd_NAME\n"
+"                         per metric column, resource=\"...\" labels, NaN\n"
+"                         skipped (time, resource and f64/f32 columns only)\n"
 "  -e, --epoch            print time as Unix seconds (default ISO 8601 UTC)\n"
 "  -r, --resource NAME    only rows of resource NAME (repeatable)\n"
 "  -c, --columns A,B,...  only these columns, in this order\n"
@@ -41,13 +47,14 @@ static void usage(FILE *fp, int status)
 	exit(status);
 }
 
-enum { OPT_CSV = 256, OPT_TSV, OPT_JSON, OPT_INFO, OPT_FROM, OPT_TO };
+enum { OPT_CSV = 256, OPT_TSV, OPT_JSON, OPT_INFO, OPT_OM, OPT_FROM, OPT_TO };
 
 static const struct option longopts[] = {
 	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "tsv", no_argument, NULL, OPT_TSV },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "info", no_argument, NULL, OPT_INFO },
+	{ "openmetrics", no_argument, NULL, OPT_OM },
 	{ "epoch", no_argument, NULL, 'e' },
 	{ "resource", required_argument, NULL, 'r' },
 	{ "columns", required_argument, NULL, 'c' },
@@ -59,7 +66,7 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-enum mode { CSV, TSV, JSON, INFO };
+enum mode { CSV, TSV, JSON, INFO, OPENMETRICS };
 
 struct opts {
 	enum mode mode;
@@ -473,6 +480,122 @@ out:
 	return status;
 }
 
+/* Does row I of F pass -r, --from and --to? */
+static int row_wanted(struct cat *c, const struct shd_frame *f,
+		      struct shd_dict *d, size_t i)
+{
+	if (c->kcol >= 0 && !keep_key(c, d, SHD_KEYCOL(f, c->kcol)[i]))
+		return 0;
+	if (c->tcol >= 0) {
+		int64_t t = SHD_I64COL(f, c->tcol)[i];
+		if ((c->o->has_from && t < c->o->from) ||
+		    (c->o->has_to && t >= c->o->to))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * --openmetrics: the rows of one input that pass the filters go to *OM,
+ * made from the first input's schema (kept in FIRST). Any failure stops
+ * the run, as the exposition could only be incomplete: the caller writes
+ * "# EOF" only when every input returned EXIT_OK.
+ */
+static int om_file(const char *path, const struct opts *o, struct shd_om **om,
+		   struct shd_schema *first)
+{
+	struct shd_reader *r = NULL;
+	struct shd_frame f = { 0 };
+	struct cat c = { .o = o };
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) :
+		 STDIN_FILENO, rc, status = EXIT_OK;
+
+	if (fd < 0) {
+		cli_warn("cannot open '%s':", path);
+		return EXIT_BADINPUT;
+	}
+	rc = shd_reader_open(&r, fd, path);
+	if (rc) {
+		cli_warn("%s", r ? shd_reader_errmsg(r) : shd_strerror(rc));
+		status = cli_status(rc);
+		goto out;
+	}
+	c.schema = shd_reader_schema(r);
+	c.tcol = find_col(c.schema, SHD_TIME, "time");
+	c.kcol = find_col(c.schema, SHD_KEY, "resource");
+	if (o->nresources && c.kcol < 0)
+		cli_die(EXIT_USAGE, "%s: --resource: the stream has no key "
+			"column", path);
+	if (!*om) {
+		struct shd_om_opts oo = { 0 };
+
+		if (o->columns) {
+			/* -c picks the metrics; time and key come anyway. */
+			size_t n = 0;
+			select_columns(&c, path);
+			for (size_t k = 0; k < c.nsel; k++)
+				if (c.sel[k] != c.tcol && c.sel[k] != c.kcol)
+					c.sel[n++] = c.sel[k];
+			if (n == 0)
+				cli_die(EXIT_USAGE, "%s: --openmetrics: -c names "
+					"no metric column", path);
+			oo.cols = c.sel;
+			oo.ncols = n;
+		}
+		rc = shd_om_new(om, stdout, c.schema, &oo);
+		if (rc == SHD_ENOMEM)
+			cli_die(EXIT_SYSTEM, "out of memory");
+		if (rc == SHD_EINVAL)
+			cli_die(EXIT_USAGE, "%s: --openmetrics: %s", path,
+				shd_om_errmsg(*om));
+		if (rc)
+			cli_die(EXIT_SYSTEM, "%s", shd_om_errmsg(*om));
+		if (shd_schema_copy(first, c.schema) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+	} else if (!shd_schema_same_columns(first, c.schema)) {
+		cli_warn("%s: --openmetrics: the columns differ from those of "
+			 "the first input", path);
+		status = EXIT_BADINPUT;
+		goto out;
+	}
+	if (shd_frame_init(&f, c.schema, shd_reader_dict(r)) < 0)
+		cli_die(EXIT_SYSTEM, "out of memory");
+	while ((rc = shd_reader_next(r, &f)) == 0) {
+		for (size_t i = 0; i < f.nrows; i++) {
+			if (!row_wanted(&c, &f, shd_reader_dict(r), i))
+				continue;
+			int e = shd_om_row(*om, &f, i);
+			if (e == SHD_ENOMEM)
+				cli_die(EXIT_SYSTEM, "out of memory");
+			if (e < 0) {
+				fflush(stdout);
+				cli_warn("%s: %s", path, shd_om_errmsg(*om));
+				if (e == SHD_EFORMAT)
+					fprintf(stderr, "hint: put the rows in "
+						"canonical order first: shd-cat "
+						"%s | shd-ingest -i INTERVAL | "
+						"shd-cat --openmetrics\n", path);
+				status = e == SHD_EFORMAT ? EXIT_BADINPUT
+							  : EXIT_SYSTEM;
+				goto out;
+			}
+		}
+	}
+	if (rc != SHD_EOF) {
+		fflush(stdout);
+		cli_warn("%s", shd_reader_errmsg(r));
+		status = cli_status(rc);
+	}
+out:
+	shd_frame_release(&f);
+	free(c.sel);
+	free(c.keep);
+	shd_reader_free(r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .mode = CSV, .header = 1 };
@@ -487,6 +610,7 @@ int main(int argc, char **argv)
 		case OPT_TSV: o.mode = TSV; break;
 		case OPT_JSON: o.mode = JSON; break;
 		case OPT_INFO: o.mode = INFO; break;
+		case OPT_OM: o.mode = OPENMETRICS; break;
 		case 'e': o.epoch = 1; break;
 		case 'r': {
 			const char **r = realloc(o.resources,
@@ -518,7 +642,17 @@ int main(int argc, char **argv)
 		cli_die(EXIT_USAGE, "--columns: empty list");
 	static char out_buf[1 << 16];
 	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
-	if (argc == 0) {
+	if (o.mode == OPENMETRICS) {
+		/* One exposition of every input; "# EOF" only when all is well. */
+		struct shd_om *om = NULL;
+		for (int k = 0; k < (argc ? argc : 1) && status == EXIT_OK; k++)
+			status = om_file(argc ? argv[k] : "-", &o, &om, &prev);
+		if (status == EXIT_OK && shd_om_finish(om) < 0) {
+			cli_warn("%s", shd_om_errmsg(om));
+			status = EXIT_SYSTEM;
+		}
+		shd_om_free(om);
+	} else if (argc == 0) {
 		status = cat_file("-", &o, &prev, &printed_header);
 	} else {
 		for (int k = 0; k < argc; k++) {
