@@ -37,6 +37,8 @@ static void usage(FILE *fp, int status)
 "  -c, --columns A,B,...  only these columns, in this order\n"
 "      --from TIME        only rows at or after TIME\n"
 "      --to TIME          only rows before TIME\n"
+"      --shard K/N        only rows of the resources of shard K of N (the\n"
+"                         stable hash shd-ingest --shard uses)\n"
 "  -H, --no-header        no header line (CSV, TSV)\n"
 "  -h, --help             show this help\n"
 "  -V, --version          show the version\n"
@@ -47,7 +49,8 @@ static void usage(FILE *fp, int status)
 	exit(status);
 }
 
-enum { OPT_CSV = 256, OPT_TSV, OPT_JSON, OPT_INFO, OPT_OM, OPT_FROM, OPT_TO };
+enum { OPT_CSV = 256, OPT_TSV, OPT_JSON, OPT_INFO, OPT_OM, OPT_FROM, OPT_TO,
+       OPT_SHARD };
 
 static const struct option longopts[] = {
 	{ "csv", no_argument, NULL, OPT_CSV },
@@ -60,6 +63,7 @@ static const struct option longopts[] = {
 	{ "columns", required_argument, NULL, 'c' },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "to", required_argument, NULL, OPT_TO },
+	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "no-header", no_argument, NULL, 'H' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -73,6 +77,7 @@ struct opts {
 	int epoch, header;
 	const char **resources;
 	size_t nresources;
+	unsigned shard, nshards;	/* --shard; nshards 0: all */
 	char *columns;		/* comma list, or NULL for all */
 	int has_from, has_to;
 	int64_t from, to;
@@ -199,7 +204,7 @@ static void put_value(const struct shd_frame *f, struct shd_dict *d,
 /* Should rows of key ID be printed? Looked up once per key. */
 static int keep_key(struct cat *c, struct shd_dict *d, uint32_t id)
 {
-	if (!c->o->nresources)
+	if (!c->o->nresources && !c->o->nshards)
 		return 1;
 	if (id >= c->nkeep) {
 		size_t n = c->nkeep ? c->nkeep : 64;
@@ -213,11 +218,15 @@ static int keep_key(struct cat *c, struct shd_dict *d, uint32_t id)
 		c->nkeep = n;
 	}
 	if (!c->keep[id]) {
-		const char *s = shd_dict_str(d, id, NULL);
-		c->keep[id] = 1;
+		size_t len;
+		const char *s = shd_dict_str(d, id, &len);
+		c->keep[id] = c->o->nresources ? 1 : 2;
 		for (size_t k = 0; k < c->o->nresources; k++)
 			if (strcmp(s, c->o->resources[k]) == 0)
 				c->keep[id] = 2;
+		if (c->o->nshards &&
+		    shd_shard_of(s, len, c->o->nshards) != c->o->shard)
+			c->keep[id] = 1;
 	}
 	return c->keep[id] == 2;
 }
@@ -437,9 +446,9 @@ static int cat_file(const char *path, const struct opts *o,
 	if ((o->has_from || o->has_to) && c.tcol < 0)
 		cli_die(EXIT_USAGE, "%s: --from/--to: the stream has no time "
 			"column", path);
-	if (o->nresources && c.kcol < 0)
-		cli_die(EXIT_USAGE, "%s: --resource: the stream has no key "
-			"column", path);
+	if ((o->nresources || o->nshards) && c.kcol < 0)
+		cli_die(EXIT_USAGE, "%s: --resource, --shard: the stream has "
+			"no key column", path);
 	select_columns(&c, path);
 	c.cs = calloc(c.schema->ncols, sizeof(*c.cs));
 	if (!c.cs || shd_frame_init(&f, c.schema, shd_reader_dict(r)) < 0)
@@ -523,9 +532,9 @@ static int om_file(const char *path, const struct opts *o, struct shd_om **om,
 	c.schema = shd_reader_schema(r);
 	c.tcol = find_col(c.schema, SHD_TIME, "time");
 	c.kcol = find_col(c.schema, SHD_KEY, "resource");
-	if (o->nresources && c.kcol < 0)
-		cli_die(EXIT_USAGE, "%s: --resource: the stream has no key "
-			"column", path);
+	if ((o->nresources || o->nshards) && c.kcol < 0)
+		cli_die(EXIT_USAGE, "%s: --resource, --shard: the stream has "
+			"no key column", path);
 	if (!*om) {
 		struct shd_om_opts oo = { 0 };
 
@@ -625,6 +634,11 @@ int main(int argc, char **argv)
 		case OPT_FROM:
 			o.from = cli_time_arg("--from", optarg);
 			o.has_from = 1;
+			break;
+		case OPT_SHARD:
+			if (shd_shard_parse(optarg, &o.shard, &o.nshards))
+				cli_die(EXIT_USAGE, "--shard: '%s' is not K/N "
+					"(1 <= K <= N <= 65536)", optarg);
 			break;
 		case OPT_TO:
 			o.to = cli_time_arg("--to", optarg);

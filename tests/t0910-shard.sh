@@ -25,6 +25,13 @@ sort "$T/union.csv" | cmp -s - "$T/all.csv" || fail "the shards' union is not th
 n=0
 for k in 1 2 3 4; do [ -s "$T/r$k.txt" ] && n=$((n + 1)); done
 [ $n -ge 3 ] || fail "24 resources in fewer than 3 of 4 shards"
+# shd-cat --shard picks the same resources from the whole stream
+for k in 1 2 3 4; do
+	shd-cat -H --shard "$k/4" "$T/all.shd" | sort >"$T/c$k.csv"
+	shd-cat -H "$T/s$k.shd" | sort | cmp -s - "$T/c$k.csv" ||
+		fail "shd-cat --shard $k/4 differs from shd-ingest --shard $k/4"
+done
+expect_status 2 shd-cat --shard 1/0 "$T/all.shd"
 shd-ingest -q --shard 2/4 -i 5m "$T/fleet.csv" -o "$T/again.shd"
 cmp -s "$T/again.shd" "$T/s2.shd" || fail "shard 2/4 differs between runs"
 expect_status 2 shd-ingest --shard 5/4 "$T/fleet.csv"
