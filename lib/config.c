@@ -30,6 +30,10 @@ const char *const shd_exec_name[SHD_NEXEC] = {
 	"kubectl", "terraform", "cgroup", "command"
 };
 
+const char *const shd_var_format_name[SHD_NVAR_FORMAT] = {
+	"number", "quantity"
+};
+
 int shd_knob_parse(const char *s)
 {
 	for (int k = 0; k < SHD_NKNOB; k++)
@@ -474,6 +478,50 @@ static int tf_var_ok(const char *s)
 	return 1;
 }
 
+/*
+ * A knob's variable at PATH: "NAME", or {"name": "NAME", "format":
+ * "number" | "quantity"} (format number when not given).
+ */
+static int tf_variable(struct ld *l, json_t *v, const char *path, char **out,
+		       int *format)
+{
+	static const char *const keys[] = { "name", "format", NULL };
+	char p[PATHN];
+	json_t *x;
+	int rc;
+
+	*format = SHD_VAR_NUMBER;
+	p[0] = '\0';
+	if (json_is_object(v)) {
+		if ((rc = known_keys(l, v, path, keys)))
+			return rc;
+		at(p, path, ".format");
+		if ((x = json_object_get(v, "format"))) {
+			int f = 0;
+
+			while (f < SHD_NVAR_FORMAT && (!json_is_string(x) ||
+			       strcmp(json_string_value(x),
+				      shd_var_format_name[f]) != 0))
+				f++;
+			if (f == SHD_NVAR_FORMAT)
+				return bad(l, p, "not \"number\" (cores, bytes, "
+					   "a count) or \"quantity\" (a string: "
+					   "\"750m\", \"768Mi\")");
+			*format = f;
+		}
+		at(p, path, ".name");
+		if (!(v = json_object_get(v, "name")))
+			return bad(l, p, "missing (the variable's name)");
+	}
+	if (!json_is_string(v) || !tf_var_ok(json_string_value(v)) ||
+	    strlen(json_string_value(v)) > 200)
+		return bad(l, p[0] ? p : path, "not a terraform variable name "
+			   "(or {\"name\": NAME, \"format\": \"quantity\"})");
+	if (!(*out = strdup(json_string_value(v))))
+		return SHD_ENOMEM;
+	return 0;
+}
+
 static int exec_terraform(struct ld *l, json_t *o, const char *path,
 			  const struct shd_resource_conf *r,
 			  struct shd_executor *e)
@@ -499,25 +547,30 @@ static int exec_terraform(struct ld *l, json_t *o, const char *path,
 	x = json_object_get(o, "variables");
 	if (x && (rc = need_object(l, x, p)))
 		return rc;
+	if (x) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(x, k, v)
+			if (shd_knob_parse(k) < 0)
+				return bad(l, p, "unknown knob '%s' (known: "
+					   "replicas, cpu, memory, storage)", k);
+	}
 	for (int k = 0; k < SHD_NKNOB; k++) {
 		json_t *v = x ? json_object_get(x, shd_knob_name[k]) : NULL;
 		char def[300];
 
+		at(p, path, ".variables.%s", shd_knob_name[k]);
 		if (!r->knob[k].set) {
 			if (v)
-				return bad(l, p, "%s: the resource has no "
-					   "such knob", shd_knob_name[k]);
+				return bad(l, p, "the resource has no %s knob",
+					   shd_knob_name[k]);
 			continue;
 		}
 		if (v) {
-			at(p, path, ".variables.%s",
-				 shd_knob_name[k]);
-			if (!json_is_string(v) ||
-			    !tf_var_ok(json_string_value(v)) ||
-			    strlen(json_string_value(v)) > 200)
-				return bad(l, p, "not a terraform variable "
-					   "name");
-			e->vars[k] = strdup(json_string_value(v));
+			if ((rc = tf_variable(l, v, p, &e->vars[k],
+					      &e->var_format[k])))
+				return rc;
 		} else {
 			/* web-1's replicas: web_1_replicas */
 			snprintf(def, sizeof(def), "%s_%s", r->name,
@@ -534,14 +587,6 @@ static int exec_terraform(struct ld *l, json_t *o, const char *path,
 		}
 		if (!e->vars[k])
 			return SHD_ENOMEM;
-	}
-	if (x) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(x, k, v)
-			if (shd_knob_parse(k) < 0)
-				return bad(l, p, "unknown knob '%s'", k);
 	}
 	return 0;
 }

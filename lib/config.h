@@ -55,6 +55,16 @@ enum shd_exec_type { SHD_EXEC_KUBECTL, SHD_EXEC_TERRAFORM, SHD_EXEC_CGROUP,
 extern const char *const shd_exec_name[SHD_NEXEC];
 
 /*
+ * How a terraform variable holds a knob's value: a JSON number (cores,
+ * bytes, a count), or the string shd_knob_format writes, a Kubernetes
+ * quantity ("750m", "768Mi") for modules that hand it on as it is.
+ */
+enum shd_var_format { SHD_VAR_NUMBER, SHD_VAR_QUANTITY, SHD_NVAR_FORMAT };
+
+/* "number", "quantity". */
+extern const char *const shd_var_format_name[SHD_NVAR_FORMAT];
+
+/*
  * Where a resource's changes go. Paths are as the file gives them,
  * relative ones resolved against the configuration's directory (the
  * loader does it, so these are usable as they are).
@@ -74,6 +84,7 @@ struct shd_executor {
 	/* terraform */
 	char *dir;		/* the module's directory */
 	char *vars[SHD_NKNOB];	/* variable per knob (NULL: not mapped) */
+	int var_format[SHD_NKNOB];	/* enum shd_var_format per knob */
 	int apply;		/* run terraform apply -auto-approve */
 	/* cgroup */
 	char *cgroup;		/* path below the cgroup root */

@@ -7,16 +7,21 @@
  * every name that reaches one has passed shd_name_ok (the configuration
  * loader and the plan reader check them).
  *
- *   kubectl    the manifest file (a GitOps checkout): `kubectl patch
- *              --local -f DOC -p PATCH -o yaml` on the document holding
- *              KIND/WORKLOAD (other documents of the file kept byte for
- *              byte), the file replaced atomically; with live, `kubectl
- *              scale` / `kubectl set resources` on the cluster.
- *              replicas -> spec.replicas; cpu, memory -> the container's
- *              resources.limits (and requests lowered to fit).
+ *   kubectl    the manifest file (a GitOps checkout): the document
+ *              holding KIND/WORKLOAD patched by `kubectl patch --local`
+ *              (edited in place where kubectl reads the edit as its own
+ *              patch, else as kubectl prints it; other documents kept
+ *              byte for byte), validated offline (`kubectl set env
+ *              --local --dry-run=client`), the file replaced atomically;
+ *              with live, `kubectl scale` / `kubectl set resources` on
+ *              the cluster. replicas -> spec.replicas; cpu, memory -> the
+ *              container's resources.limits, and its requests too when
+ *              above the new limit or when the container is of Guaranteed
+ *              QoS.
  *   terraform  DIR/<resource>.auto.tfvars.json, written atomically with
- *              the knob's variable (other variables in it kept); with
- *              apply, `terraform -chdir=DIR apply -auto-approve -input=false`.
+ *              the knob's variable as a number or a quantity string
+ *              (other variables in it kept); with apply,
+ *              `terraform -chdir=DIR apply -auto-approve -input=false`.
  *   cgroup     v2: CGROOT/CGROUP/cpu.max ("QUOTA 100000") and memory.max;
  *              v1 (where the v2 files are absent): CGROOT/cpu/CGROUP/
  *              cpu.cfs_quota_us (period cpu.cfs_period_us) and

@@ -6,6 +6,11 @@
  * The file is ours to rewrite but may hold other variables: they are
  * kept (as values; keys come out sorted, two-space indented, so that the
  * file is the same whatever wrote it last).
+ *
+ * A variable is a JSON number (cores, bytes, a count) or, in the quantity
+ * format, the string Kubernetes would write ("750m", "768Mi"): modules
+ * that hand the value to a Kubernetes or Helm provider take it as it is.
+ * Either reads back.
  */
 #include <errno.h>
 #include <math.h>
@@ -70,9 +75,16 @@ static int tf_load(const char *path, json_t **j, char *err, size_t n)
 	return 0;
 }
 
-/* The JSON value for V of KNOB: a count or bytes whole, cores real. */
-static json_t *tf_value(int knob, double v)
+/*
+ * The JSON value for V of KNOB: a count or bytes whole, cores real; in
+ * the quantity format the string Kubernetes would write ("750m", "2Gi").
+ */
+static json_t *tf_value(int knob, int format, double v)
 {
+	char q[64];
+
+	if (format == SHD_VAR_QUANTITY)
+		return json_string(shd_knob_format(knob, v, q, sizeof(q)));
 	if (knob == SHD_KNOB_CPU)
 		return json_real(v);
 	return json_integer((json_int_t)llround(v));
@@ -135,7 +147,8 @@ int shd_terraform_apply(const struct shd_resource_conf *r,
 		goto out;
 	old = (v = json_object_get(j, var)) ? json_dumps(v, TF_DUMP |
 						       JSON_ENCODE_ANY) : NULL;
-	if (!(v = tf_value(c->knob, c->to)) || json_object_set_new(j, var, v)) {
+	if (!(v = tf_value(c->knob, r->exec.var_format[c->knob], c->to)) ||
+	    json_object_set_new(j, var, v)) {
 		rc = shd_exec_fail(err, n, SHD_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -166,15 +179,19 @@ int shd_terraform_read(const struct shd_resource_conf *r, int knob,
 		return shd_exec_fail(err, n, SHD_ENOMEM, "out of memory");
 	if ((rc = tf_load(path, &j, err, n)))
 		goto out;
+	/* a number or a quantity string, whatever the configured format:
+	 * a file written before the format changed still reads */
 	x = json_object_get(j, var);
 	if (!x)
 		rc = shd_exec_fail(err, n, SHD_EINVAL, "%s: no variable '%s'",
 				   path, var);
-	else if (!json_is_number(x))
-		rc = shd_exec_fail(err, n, SHD_EFORMAT, "%s: '%s' is not a "
-				   "number", path, var);
-	else
+	else if (json_is_number(x) && json_number_value(x) >= 0)
 		*v = json_number_value(x);
+	else if (!json_is_string(x) ||
+		 shd_quantity_parse(json_string_value(x), v) != 0)
+		rc = shd_exec_fail(err, n, SHD_EFORMAT, "%s: '%s' is not a "
+				   "number or a quantity (\"750m\", \"2Gi\")",
+				   path, var);
 out:
 	json_decref(j);
 	free(path);

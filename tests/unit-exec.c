@@ -3,9 +3,14 @@
  * statuses, capture, "not found" and timeouts (no zombie left); kubectl
  * manifest patches of a Deployment (replicas, cpu with requests lowered,
  * memory; other documents byte for byte; mode kept; a repeat leaves the
- * file alone; dry runs), skipped without kubectl; terraform tfvars;
- * cgroup v2 and v1 files under a fake root; the command template; and
- * bad names and values refused before anything runs.
+ * file alone; dry runs) and of a StatefulSet of two containers (only the
+ * changed lines differ; a Guaranteed container's requests follow its
+ * limits; back to the original bytes), the text edit on other layouts
+ * and kubectl's YAML where it gives up, a document kubectl does not
+ * validate left alone, skipped without kubectl; terraform tfvars as
+ * numbers and quantity strings, and the configuration's two forms of a
+ * variable; cgroup v2 and v1 files under a fake root; the command
+ * template; and bad names and values refused before anything runs.
  */
 #include "harness.h"
 
@@ -473,7 +478,7 @@ static void test_kubectl_not_there(void)
 	EXPECT_SAME_DOUBLE(v, 2);
 	r.exec.namespace = NULL;
 	/* not YAML at all: kubectl's message, and the line */
-	put(path, "apiVersion: v1\n---\nkind: [web\n", 0644);
+	put(path, "apiVersion: v1\n---\nkind: [Deployment, web\n", 0644);
 	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)),
 		      SHD_EFORMAT);
 	EXPECT(strstr(err, "two.yaml: document at line 3: kubectl") != NULL);
@@ -482,6 +487,358 @@ static void test_kubectl_not_there(void)
 	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)),
 		      SHD_EIO);
 	EXPECT(strstr(err, "none.yaml': No such file") != NULL);
+	rm_tmp(d);
+	expect_clean(fds);
+}
+
+/* A StatefulSet of two containers between other documents */
+static const char sts[] =
+	"apiVersion: v1\n"
+	"kind: Service\n"
+	"metadata: {name: db}\n"
+	"spec: {clusterIP: None}\n"
+	"---\n"
+	"# the database\n"
+	"apiVersion: apps/v1\n"
+	"kind: StatefulSet\n"
+	"metadata:\n"
+	"  name: db\n"
+	"spec:\n"
+	"  serviceName: db\n"
+	"  replicas: 3   # three\n"
+	"  template:\n"
+	"    spec:\n"
+	"      containers:\n"
+	"      - name: postgres\n"
+	"        image: postgres:16\n"
+	"        resources:\n"
+	"          requests: {cpu: 500m, memory: 1Gi}\n"
+	"          limits: {cpu: \"2\", memory: 4Gi}\n"
+	"      # requests equal to limits: Guaranteed QoS\n"
+	"      - name: exporter\n"
+	"        image: exporter\n"
+	"        resources:\n"
+	"          requests:\n"
+	"            cpu: 200m\n"
+	"            memory: 128Mi\n"
+	"          limits:\n"
+	"            cpu: 200m\n"
+	"            memory: 128Mi\n"
+	"---\n"
+	"apiVersion: policy/v1\n"
+	"kind: PodDisruptionBudget\n"
+	"metadata: {name: db}\n"
+	"spec: {minAvailable: 2}\n";
+
+static struct shd_resource_conf sts_res(const char *manifest)
+{
+	struct shd_resource_conf r = kube_res(manifest);
+
+	r.exec.kind = "statefulset";
+	r.exec.workload = "db";
+	r.exec.container = "exporter";
+	return r;
+}
+
+/* TEXT with every FROM replaced by TO (malloc'd) */
+static char *subst(const char *text, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to), n = 0;
+	const char *p;
+	char *s, *o;
+
+	for (p = text; (p = strstr(p, from)); p += fl)
+		n++;
+	s = o = malloc(strlen(text) + n * (tl + 1) + 1);
+	for (p = text; *p;) {
+		if (strncmp(p, from, fl) == 0) {
+			memcpy(o, to, tl);
+			o += tl;
+			p += fl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return s;
+}
+
+static void test_kubectl_statefulset(void)
+{
+	int fds = nfds();
+	char err[512] = "", *got, *want, *w2, *log = NULL;
+	char *d = mk_tmp();
+	const char *path = at(d, "db.yaml", 0);
+	struct shd_resource_conf r = sts_res(path);
+	struct shd_change c = change("db", SHD_KNOB_REPLICAS, 3, 5);
+	size_t len = 0;
+	double v;
+
+	if (!d || !have_kubectl()) {
+		rm_tmp(d);
+		return;
+	}
+	put(path, sts, 0644);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_REPLICAS, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 3);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_CPU, &v, err, sizeof(err)),
+		      0);
+	EXPECT_SAME_DOUBLE(v, 0.2);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	EXPECT_EQ_STR(err, "");
+	/* cpu up: the exporter's requests follow (Guaranteed stays so) */
+	FILE *lf = open_memstream(&log, &len);
+	struct shd_exec_opts o = { 0, lf };
+
+	c = change("db", SHD_KNOB_CPU, 0.2, 1.2);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, &o, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_MEMORY, 128.0 * 1048576, 384.0 * 1048576);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, &o, err, sizeof(err)), 0);
+	fclose(lf);
+	EXPECT(log && strstr(log, ": StatefulSet/db container exporter "
+			     "limits.cpu 200m -> 1200m (requests too)\n") &&
+	       strstr(log, "limits.memory 128Mi -> 384Mi (requests too)\n"));
+	free(log);
+	/* the changed values and nothing else, byte for byte */
+	want = subst(sts, "replicas: 3", "replicas: 5");
+	w2 = subst(want, "    cpu: 200m", "    cpu: 1200m");
+	free(want);
+	want = subst(w2, "    memory: 128Mi", "    memory: 384Mi");
+	free(w2);
+	got = get(path);
+	EXPECT_EQ_STR(got, want);
+	free(got);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_MEMORY, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 384.0 * 1048576);
+	/* kubectl reads it: the exporter's requests, postgres untouched */
+	got = kube_get(path, "{.spec.template.spec.containers[1].resources."
+			     "requests.cpu}/{.spec.template.spec.containers[0]"
+			     ".resources.requests.cpu}");
+	EXPECT(got && strstr(got, "1200m/500m"));
+	free(got);
+	/* again: already there */
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	got = get(path);
+	EXPECT_EQ_STR(got, want);
+	free(got);
+	/* back: the original bytes */
+	c = change("db", SHD_KNOB_MEMORY, 384.0 * 1048576, 128.0 * 1048576);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_CPU, 1.2, 0.2);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_REPLICAS, 5, 3);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	got = get(path);
+	EXPECT_EQ_STR(got, sts);
+	free(got);
+	free(want);
+	/* the kind must match: it is no Deployment */
+	r.exec.kind = "deployment";
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)),
+		      SHD_EFORMAT);
+	EXPECT(strstr(err, "db.yaml: no deployment 'db' in it") != NULL);
+	rm_tmp(d);
+	expect_clean(fds);
+}
+
+/* Requests: above the new limit they come down; a Burstable container's
+ * stay otherwise; none set stays none */
+static void test_kubectl_requests(void)
+{
+	char err[512] = "", *s;
+	char *d = mk_tmp();
+	const char *path = at(d, "db.yaml", 0);
+	struct shd_resource_conf r = sts_res(path);
+	struct shd_change c;
+
+	if (!d || !have_kubectl()) {
+		rm_tmp(d);
+		return;
+	}
+	put(path, sts, 0644);
+	r.exec.container = "postgres";
+	/* Burstable: up, the request of 500m stays */
+	c = change("db", SHD_KNOB_CPU, 2, 3);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT(strstr(s, "requests: {cpu: 500m, memory: 1Gi}\n"
+			 "          limits: {cpu: \"3\", memory: 4Gi}\n"));
+	free(s);
+	/* down below it: the request comes down too */
+	c = change("db", SHD_KNOB_CPU, 3, 0.25);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT(strstr(s, "requests: {cpu: 250m, memory: 1Gi}\n"
+			 "          limits: {cpu: 250m, memory: 4Gi}\n"));
+	free(s);
+	/* memory's request is under its limit: still Burstable, cpu's
+	 * request stays where it is when the limit goes up again */
+	c = change("db", SHD_KNOB_CPU, 0.25, 1);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT(strstr(s, "requests: {cpu: 250m, memory: 1Gi}\n"
+			 "          limits: {cpu: \"1\", memory: 4Gi}\n"));
+	free(s);
+	/* limits only (requests default to them): none are written */
+	put(path, "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: "
+		  "{name: db}\nspec:\n  template:\n    spec:\n      "
+		  "containers:\n      - name: postgres\n        resources:\n"
+		  "          limits: {cpu: 1, memory: 1Gi}\n", 0644);
+	c = change("db", SHD_KNOB_MEMORY, 1 << 30, 2.0 * (1 << 30));
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT(strstr(s, "          limits: {cpu: 1, memory: 2Gi}\n"));
+	EXPECT(!strstr(s, "requests"));
+	free(s);
+	rm_tmp(d);
+}
+
+/* The text edit on other layouts, and kubectl's YAML where it gives up */
+static void test_kubectl_layouts(void)
+{
+	static const char block[] =
+		"apiVersion: apps/v1\n"
+		"kind: Deployment\n"
+		"metadata:\n"
+		"  name: web   # the web tier\n"
+		"spec:\n"
+		"  template:\n"
+		"    spec:\n"
+		"        containers:\n"
+		"          - name: \"web\"   # main\n"
+		"            image: nginx\n"
+		"            args:\n"
+		"              - --port=80\n"
+		"            # no resources yet\n"
+		"\n"
+		"          - name: side\n"
+		"            image: busybox\n"
+		"            resources: {}\n"
+		"        volumes: []";	/* no newline at the end */
+	char err[512] = "", *s, *log = NULL;
+	char *d = mk_tmp();
+	const char *path = at(d, "web.yaml", 0);
+	struct shd_resource_conf r = kube_res(path);
+	struct shd_change c = change("web", SHD_KNOB_CPU, INFINITY, 0.5);
+	size_t len = 0;
+	double v;
+
+	if (!d || !have_kubectl()) {
+		rm_tmp(d);
+		return;
+	}
+	put(path, block, 0644);
+	/* no resources: added where the container's keys are */
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	r.exec.container = "side";	/* "resources: {}" made a block */
+	c = change("web", SHD_KNOB_MEMORY, INFINITY, 1 << 30);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("web", SHD_KNOB_REPLICAS, 1, 4);	/* none: 1 */
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT_EQ_STR(s,
+		"apiVersion: apps/v1\n"
+		"kind: Deployment\n"
+		"metadata:\n"
+		"  name: web   # the web tier\n"
+		"spec:\n"
+		"  template:\n"
+		"    spec:\n"
+		"        containers:\n"
+		"          - name: \"web\"   # main\n"
+		"            image: nginx\n"
+		"            args:\n"
+		"              - --port=80\n"
+		"            resources:\n"
+		"              limits:\n"
+		"                cpu: 500m\n"
+		"            # no resources yet\n"
+		"\n"
+		"          - name: side\n"
+		"            image: busybox\n"
+		"            resources:\n"
+		"              limits:\n"
+		"                memory: 1Gi\n"
+		"        volumes: []\n"
+		"  replicas: 4\n");
+	free(s);
+	/* an alias: the edit gives up, kubectl's YAML is written */
+	put(path, "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+		  "spec:\n  template:\n    spec:\n      containers:\n"
+		  "      - name: web\n        resources: &r {limits: {cpu: 1}}\n"
+		  "      - name: side\n        resources: *r\n", 0644);
+	FILE *lf = open_memstream(&log, &len);
+	struct shd_exec_opts o = { 0, lf };
+
+	r.exec.container = "web";
+	c = change("web", SHD_KNOB_CPU, 1, 2);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, &o, err, sizeof(err)), 0);
+	fclose(lf);
+	EXPECT(log && strstr(log, "limits.cpu 1 -> 2 (the document as kubectl "
+			     "prints it)\n"));
+	free(log);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_CPU, &v, err, sizeof(err)),
+		      0);
+	EXPECT_SAME_DOUBLE(v, 2);
+	r.exec.container = "side";
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_CPU, &v, err, sizeof(err)),
+		      0);
+	EXPECT_SAME_DOUBLE(v, 1);
+	rm_tmp(d);
+}
+
+/* A patched document kubectl does not validate is not written */
+static void test_kubectl_validate(void)
+{
+	int fds = nfds();
+	char err[512] = "", *bad, *got, *log = NULL;
+	char *d = mk_tmp();
+	const char *path = at(d, "db.yaml", 0);
+	struct shd_resource_conf r = sts_res(path);
+	struct shd_change c = change("db", SHD_KNOB_REPLICAS, 3, 5);
+	size_t len = 0;
+
+	if (!d || !have_kubectl()) {
+		rm_tmp(d);
+		return;
+	}
+	/* serviceName is a string: a list is YAML, not a StatefulSet */
+	bad = subst(sts, "serviceName: db", "serviceName: [db]");
+	put(path, bad, 0644);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)),
+		      SHD_EFORMAT);
+	EXPECT(strstr(err, "/db.yaml: document at line 6: the patched "
+		      "document does not validate, the file is left alone: "
+		      "kubectl: exit status 1: error: ") != NULL);
+	/* kubectl's message names the manifest, not our temporary file */
+	EXPECT(strstr(err, "shd-kubectl.") == NULL);
+	got = get(path);
+	EXPECT_EQ_STR(got, bad);
+	free(got);
+	/* a dry run checks as much */
+	FILE *lf = open_memstream(&log, &len);
+	struct shd_exec_opts o = { 1, lf };
+
+	c = change("db", SHD_KNOB_CPU, 0.2, 1);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, &o, err, sizeof(err)),
+		      SHD_EFORMAT);
+	fclose(lf);
+	EXPECT(log && !strstr(log, "would write"));
+	free(log);
+	free(bad);
+	/* a bad quantity elsewhere: the same */
+	bad = subst(sts, "memory: 4Gi", "memory: lots");
+	put(path, bad, 0644);
+	c = change("db", SHD_KNOB_CPU, 0.2, 1);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)),
+		      SHD_EFORMAT);
+	EXPECT(strstr(err, "does not validate") && strstr(err, "quantities"));
+	got = get(path);
+	EXPECT_EQ_STR(got, bad);
+	free(got);
+	free(bad);
 	rm_tmp(d);
 	expect_clean(fds);
 }
@@ -584,6 +941,143 @@ static void test_terraform(void)
 				    sizeof(err)), SHD_EFORMAT);
 	rm_tmp(d);
 	expect_clean(fds);
+}
+
+/* Variables as Kubernetes quantities ("format": "quantity") */
+static void test_terraform_quantity(void)
+{
+	char err[512] = "", *s;
+	char *d = mk_tmp();
+	struct shd_resource_conf r = res("db", SHD_EXEC_TERRAFORM);
+	struct shd_change c = change("db", SHD_KNOB_CPU, 1, 0.75);
+	const char *path = at(d, "db.auto.tfvars.json", 0);
+	double v;
+
+	if (!d)
+		return;
+	r.exec.dir = d;
+	r.exec.vars[SHD_KNOB_REPLICAS] = "db_replicas";
+	r.exec.vars[SHD_KNOB_CPU] = "db_cpu";
+	r.exec.vars[SHD_KNOB_MEMORY] = "db_memory";
+	r.exec.vars[SHD_KNOB_STORAGE] = "db_disk";
+	r.exec.var_format[SHD_KNOB_CPU] = SHD_VAR_QUANTITY;
+	r.exec.var_format[SHD_KNOB_MEMORY] = SHD_VAR_QUANTITY;
+	r.exec.var_format[SHD_KNOB_STORAGE] = SHD_VAR_QUANTITY;
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_MEMORY, 1, 2.0 * (1 << 30));
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_STORAGE, 1, 1e9 + 1);	/* not Mi: bytes */
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	c = change("db", SHD_KNOB_REPLICAS, 1, 3);	/* a number still */
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT_EQ_STR(s, "{\n"
+			 "  \"db_cpu\": \"750m\",\n"
+			 "  \"db_disk\": \"1000000001\",\n"
+			 "  \"db_memory\": \"2Gi\",\n"
+			 "  \"db_replicas\": 3\n"
+			 "}\n");
+	free(s);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_CPU, &v, err, sizeof(err)),
+		      0);
+	EXPECT_SAME_DOUBLE(v, 0.75);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_MEMORY, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 2.0 * (1 << 30));
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_STORAGE, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 1e9 + 1);
+	/* whole cores: "2", a string all the same */
+	c = change("db", SHD_KNOB_CPU, 0.75, 2);
+	EXPECT_EQ_INT(shd_exec_apply(&r, &c, NULL, err, sizeof(err)), 0);
+	s = get(path);
+	EXPECT(strstr(s, "\"db_cpu\": \"2\",\n") != NULL);
+	free(s);
+	/* either form reads, whatever the format now: a number for the
+	 * quantity, a quantity string for the number */
+	put(path, "{\"db_cpu\": 1.5, \"db_replicas\": \"4\", "
+		  "\"db_memory\": \"512Mi\", \"db_disk\": \"lots\"}\n", 0644);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_CPU, &v, err, sizeof(err)),
+		      0);
+	EXPECT_SAME_DOUBLE(v, 1.5);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_REPLICAS, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 4);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_MEMORY, &v, err,
+				    sizeof(err)), 0);
+	EXPECT_SAME_DOUBLE(v, 512.0 * 1048576);
+	EXPECT_EQ_INT(shd_exec_read(&r, SHD_KNOB_STORAGE, &v, err,
+				    sizeof(err)), SHD_EFORMAT);
+	EXPECT(strstr(err, "db.auto.tfvars.json: 'db_disk' is not a number or "
+		      "a quantity") != NULL);
+	rm_tmp(d);
+}
+
+/* The configuration's two forms of a variable, and its errors by path */
+static void test_terraform_config(void)
+{
+	static const struct { const char *vars, *err; } bad[] = {
+		{ "{\"cpu\": {\"nam\": \"x\"}}", "$.resources.db.executor."
+		  "variables.cpu: unknown key 'nam' (known: name, format)" },
+		{ "{\"cpu\": {\"name\": \"x\", \"format\": \"string\"}}",
+		  "$.resources.db.executor.variables.cpu.format: not "
+		  "\"number\"" },
+		{ "{\"cpu\": {\"format\": \"quantity\"}}", "$.resources.db."
+		  "executor.variables.cpu.name: missing" },
+		{ "{\"cpu\": {\"name\": \"a b\"}}", "$.resources.db.executor."
+		  "variables.cpu.name: not a terraform variable name" },
+		{ "{\"cpu\": 5}", "$.resources.db.executor.variables.cpu: not "
+		  "a terraform variable name" },
+		{ "{\"storage\": \"x\"}", "$.resources.db.executor.variables."
+		  "storage: the resource has no storage knob" },
+		{ "{\"cpuu\": \"x\"}", "$.resources.db.executor.variables: "
+		  "unknown knob 'cpuu'" },
+	};
+	char *d = mk_tmp(), err[512], *text = NULL;
+	const char *path = d ? at(d, "fleet.json", 0) : NULL;
+	const struct shd_resource_conf *r;
+	struct shd_config cf;
+
+	if (!d)
+		return;
+	put(path, "{\"resources\": {\"db\": {\"replicas\": {\"current\": 1}, "
+		  "\"cpu\": {\"current\": 1}, \"memory\": {\"current\": "
+		  "\"1Gi\"}, \"executor\": {\"type\": \"terraform\", \"dir\": "
+		  "\"tf\", \"variables\": {\"cpu\": \"db_cpu\", \"memory\": "
+		  "{\"name\": \"db_memory\", \"format\": \"quantity\"}, "
+		  "\"replicas\": {\"name\": \"n\", \"format\": \"number\"}}}}}}",
+	    0644);
+	EXPECT_EQ_INT(shd_config_load(&cf, path, err, sizeof(err)), 0);
+	if ((r = shd_config_find(&cf, "db"))) {
+		EXPECT_EQ_STR(r->exec.vars[SHD_KNOB_CPU], "db_cpu");
+		EXPECT_EQ_INT(r->exec.var_format[SHD_KNOB_CPU],
+			      SHD_VAR_NUMBER);
+		EXPECT_EQ_STR(r->exec.vars[SHD_KNOB_MEMORY], "db_memory");
+		EXPECT_EQ_INT(r->exec.var_format[SHD_KNOB_MEMORY],
+			      SHD_VAR_QUANTITY);
+		EXPECT_EQ_STR(r->exec.vars[SHD_KNOB_REPLICAS], "n");
+		EXPECT_EQ_INT(r->exec.var_format[SHD_KNOB_REPLICAS],
+			      SHD_VAR_NUMBER);
+		shd_config_release(&cf);
+	} else {
+		FAIL_AT("%s", err);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		free(text);
+		if (asprintf(&text, "{\"resources\": {\"db\": {\"cpu\": "
+			     "{\"current\": 1}, \"executor\": {\"type\": "
+			     "\"terraform\", \"dir\": \"tf\", \"variables\": "
+			     "%s}}}}", bad[i].vars) < 0)
+			break;
+		put(path, text, 0644);
+		EXPECT_EQ_INT(shd_config_load(&cf, path, err, sizeof(err)),
+			      SHD_EFORMAT);
+		if (!strstr(err, bad[i].err))
+			FAIL_AT("%s: '%s' lacks '%s'", bad[i].vars, err,
+				bad[i].err);
+	}
+	free(text);
+	rm_tmp(d);
 }
 
 /* -------------------------------------------------------------- cgroup */
@@ -881,8 +1375,14 @@ static const struct harness_case cases[] = {
 	TEST(test_kubectl_cpu_memory),
 	TEST(test_kubectl_multidoc),
 	TEST(test_kubectl_not_there),
+	TEST(test_kubectl_statefulset),
+	TEST(test_kubectl_requests),
+	TEST(test_kubectl_layouts),
+	TEST(test_kubectl_validate),
 	TEST(test_kubectl_live_dry),
 	TEST(test_terraform),
+	TEST(test_terraform_quantity),
+	TEST(test_terraform_config),
 	TEST(test_cgroup_v2),
 	TEST(test_cgroup_v1),
 	TEST(test_command),
