@@ -60,7 +60,7 @@ static char *slurp_fixture(const char *name, size_t *len)
 /* Writes A through the stream writer and reads it back into TB. */
 static void dump(struct shd_acc *a, struct table *tb)
 {
-	struct shd_acc_opts ao = { 0, SHD_AGG_MEAN };
+	struct shd_acc_opts ao = { .interval = 0, .agg = SHD_AGG_MEAN };
 	struct shd_writer *w = NULL;
 	struct shd_reader *r = NULL;
 	struct shd_frame f;
