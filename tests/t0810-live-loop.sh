@@ -15,12 +15,12 @@ set -e
 [ $st = 0 ] || { cat "$T/err" >&2; fail "live-loop exited $st"; }
 read -r word before after <"$T/out"
 [ "$word" = quota ] || fail "live-loop printed: $(cat "$T/out")"
-awk -v a="$before" -v b="$after" 'BEGIN { exit !(a == 0.5 && b > a) }' ||
+awk -v a="$before" -v b="$after" 'BEGIN { exit !(a == 0.2 && b > a) }' ||
 	fail "quota $before -> $after"
 # the journal: an intent and a result for the cpu knob, with the reason
 jq -e -s '[.[] | select(.knob == "cpu")] | length == 2
 	and .[0].event == "intent" and .[1].event == "done"
-	and .[0].from == 0.5 and .[1].to > 0.5 and .[1].executor == "cgroup"
+	and .[0].from == 0.2 and .[1].to > 0.2 and .[1].executor == "cgroup"
 	and (.[0].detail | test("cpu forecast"))' "$T/live/state/journal" \
 	>/dev/null || fail "journal: $(cat "$T/live/state/journal")"
 # the samples are the cgroup's: the light phase under, the load over
