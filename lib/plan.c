@@ -86,6 +86,11 @@ static double size_knob(int k, const struct shd_metric_conf *m,
 		double ph = absolute(m, hi, from);
 
 		need = fmax(pk * (1 + m->headroom), ph);
+		/* at 100% of a limit the demand is censored (throttled, or
+		 * reclaimed): the real need is unknown, so at least the
+		 * headroom more */
+		if (m->unit == SHD_UNIT_PERCENT && hi >= 100)
+			need = fmax(need, from * (1 + m->headroom));
 		if (from > 0 && fabs(need / from - 1) <= TOLERANCE)
 			return from;
 		if (k == SHD_KNOB_CPU)

@@ -11,7 +11,10 @@
  *             the forecast); unchanged within 10% (HPA's tolerance). A
  *             smaller R' is a scale-down that the upper bound fits.
  *   cpu,      L' = max(peak * (1 + headroom), peak_hi), the peaks in the
- *   memory    knob's unit; unchanged within 10%; millicores, MiB.
+ *   memory    knob's unit; a percent metric whose upper bound reaches 100%
+ *             is censored (the limit binds: throttled or reclaimed), so
+ *             L' is at least L * (1 + headroom); unchanged within 10%;
+ *             millicores, MiB.
  *   storage   grown, never shrunk, when the upper bound fills it (or the
  *             alert predicts a breach) within the horizon: S' =
  *             peak_hi / target, whole GiB.

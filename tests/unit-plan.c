@@ -261,6 +261,15 @@ static void test_limits(void)
 	EXPECT(a && strcmp(a->metric, "mem") == 0);
 	fx_release(&x);
 
+	/* at the limit (a throttled cpu: 95% now, the upper bound 100%) the
+	 * demand is unknown: at least the headroom more, 2 * 1.25 */
+	fx_init(&x);
+	obs(&x, "db", "cpu", 95, 95, 100, 1);
+	build(&x, NULL, 0);
+	a = find(x.p.act, x.p.nact, "db", SHD_KNOB_CPU);
+	EXPECT(a && a->to == 2.5);
+	fx_release(&x);
+
 	/* the upper bound wins over peak + headroom */
 	fx_init(&x);
 	obs(&x, "db", "cpu", 60, 80, 140, 1);
