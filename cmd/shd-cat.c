@@ -420,6 +420,23 @@ static int find_col(const struct shd_schema *s, enum shd_type t,
 }
 
 /* Prints one input; returns an exit status. */
+/* The stream's time and key columns; dies (2) when a filter needs one
+ * the stream lacks. */
+static void find_cols(struct cat *c, struct shd_reader *r, const char *path)
+{
+	const struct opts *o = c->o;
+
+	c->schema = shd_reader_schema(r);
+	c->tcol = find_col(c->schema, SHD_TIME, "time");
+	c->kcol = find_col(c->schema, SHD_KEY, "resource");
+	if ((o->has_from || o->has_to) && c->tcol < 0)
+		cli_die(EXIT_USAGE, "%s: --from/--to: the stream has no time "
+			"column", path);
+	if ((o->nresources || o->nshards) && c->kcol < 0)
+		cli_die(EXIT_USAGE, "%s: --resource, --shard: the stream has "
+			"no key column", path);
+}
+
 static int cat_file(const char *path, const struct opts *o,
 		    struct shd_schema *prev, int *printed_header)
 {
@@ -440,15 +457,7 @@ static int cat_file(const char *path, const struct opts *o,
 		status = cli_status(rc);
 		goto out;
 	}
-	c.schema = shd_reader_schema(r);
-	c.tcol = find_col(c.schema, SHD_TIME, "time");
-	c.kcol = find_col(c.schema, SHD_KEY, "resource");
-	if ((o->has_from || o->has_to) && c.tcol < 0)
-		cli_die(EXIT_USAGE, "%s: --from/--to: the stream has no time "
-			"column", path);
-	if ((o->nresources || o->nshards) && c.kcol < 0)
-		cli_die(EXIT_USAGE, "%s: --resource, --shard: the stream has "
-			"no key column", path);
+	find_cols(&c, r, path);
 	select_columns(&c, path);
 	c.cs = calloc(c.schema->ncols, sizeof(*c.cs));
 	if (!c.cs || shd_frame_init(&f, c.schema, shd_reader_dict(r)) < 0)
@@ -529,12 +538,7 @@ static int om_file(const char *path, const struct opts *o, struct shd_om **om,
 		status = cli_status(rc);
 		goto out;
 	}
-	c.schema = shd_reader_schema(r);
-	c.tcol = find_col(c.schema, SHD_TIME, "time");
-	c.kcol = find_col(c.schema, SHD_KEY, "resource");
-	if ((o->nresources || o->nshards) && c.kcol < 0)
-		cli_die(EXIT_USAGE, "%s: --resource, --shard: the stream has "
-			"no key column", path);
+	find_cols(&c, r, path);
 	if (!*om) {
 		struct shd_om_opts oo = { 0 };
 
