@@ -3,7 +3,8 @@
  * (cancellable), optionally ask, then change each target through its
  * executor, with every step in the journal of the state directory.
  * Re-running a plan is a no-op; --rollback undoes one; --cancel stops one
- * from another shell.
+ * from another shell. The journal is a hash chain (sealed with --key):
+ * --verify-journal checks it, --seal-journal writes it chained again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +33,8 @@ static void usage(FILE *fp, int status)
 "usage: shd-apply -c CONFIG [options] PLAN\n"
 "       shd-apply -c CONFIG [options] --rollback PLAN_ID\n"
 "       shd-apply [--state DIR] --cancel PLAN_ID\n"
+"       shd-apply [--state DIR] [--key FILE] --verify-journal\n"
+"       shd-apply [--state DIR] [--key FILE] --seal-journal\n"
 "Apply a plan of shd-plan after a grace period in which it can be\n"
 "cancelled; record every step in the journal. '-' reads the plan from\n"
 "standard input.\n"
@@ -47,12 +50,17 @@ static void usage(FILE *fp, int status)
 "  -n, --dry-run          print what each executor would run or write;\n"
 "                         change nothing, write no journal\n"
 "      --key FILE         the plan must be signed with this key\n"
-"                         (HMAC-SHA256; mode 0600 file)\n"
+"                         (HMAC-SHA256; mode 0600 file); the journal's\n"
+"                         records must be, and are, sealed with it\n"
 "      --state DIR        the state directory (journal, lock); default\n"
 "                         $SHD_STATE, else $XDG_STATE_HOME/shd\n"
 "      --rollback PLAN_ID apply the inverse of that plan's applied actions\n"
 "      --cancel PLAN_ID   cancel that plan: a run waiting on it stops, a\n"
 "                         later run refuses it\n"
+"      --verify-journal   check the journal's hash chain (and, with --key,\n"
+"                         its seals): 0 intact, 3 broken (the line named)\n"
+"      --seal-journal     write the journal chained (and sealed) again,\n"
+"                         after review; the old one stays as journal.old\n"
 "      --now TIME         the time the journal records (replays of\n"
 "                         history; default the clock's)\n"
 "  -q, --quiet            no table and no countdown\n"
@@ -60,13 +68,14 @@ static void usage(FILE *fp, int status)
 "  -V, --version          version\n"
 "\n"
 "Exit status: 0 applied, already applied, or cancelled; 2 usage; 3 bad\n"
-"plan, configuration or signature, or a name refused; 4 an executor failed\n"
-"or another run holds the state directory.\n");
+"plan, configuration or signature, a name refused, or a journal whose\n"
+"chain is broken; 4 an executor failed or another run holds the state\n"
+"directory.\n");
 	exit(status);
 }
 
 enum { OPT_CONFIRM = 256, OPT_CONFIRM_TIMEOUT, OPT_KEY, OPT_STATE,
-       OPT_ROLLBACK, OPT_CANCEL, OPT_NOW };
+       OPT_ROLLBACK, OPT_CANCEL, OPT_NOW, OPT_VERIFY, OPT_SEAL };
 
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -79,6 +88,8 @@ static const struct option longopts[] = {
 	{ "rollback", required_argument, NULL, OPT_ROLLBACK },
 	{ "cancel", required_argument, NULL, OPT_CANCEL },
 	{ "now", required_argument, NULL, OPT_NOW },
+	{ "verify-journal", no_argument, NULL, OPT_VERIFY },
+	{ "seal-journal", no_argument, NULL, OPT_SEAL },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -87,8 +98,10 @@ static const struct option longopts[] = {
 
 struct opts {
 	const char *config, *plan, *key, *state, *rollback, *cancel;
+	const unsigned char *kbuf;	/* --key's bytes, NULL without */
+	size_t klen;
 	int64_t grace_ms, confirm_ms;
-	int confirm, dry_run, quiet;
+	int confirm, dry_run, quiet, verify, seal;
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -137,6 +150,36 @@ static void record(struct shd_state *st, const char *event, const char *plan,
 	/* Without the journal, nothing may change: stop here. */
 	if (shd_journal_append(st, &r, err, sizeof(err)))
 		cli_die(EXIT_SYSTEM, "%s", err);
+}
+
+/*
+ * Reads the journal, checking its chain (and seals, with --key), or dies:
+ * nothing is sized or done from a history that may have been edited.
+ * WARN: say what is odd about it (once a run).
+ */
+static void journal_read(const struct opts *o, struct shd_jrec **j,
+			 size_t *nj, int warn)
+{
+	struct shd_jinfo info;
+	char err[1024];
+	int rc;
+
+	rc = shd_journal_read(o->state, o->kbuf, o->klen, j, nj, &info, err,
+			      sizeof(err));
+	if (rc == SHD_EFORMAT)
+		cli_die(EXIT_BADINPUT, "%s\nhint: nothing is done on a journal "
+			"that may have been edited: after review, move it "
+			"aside, or seal it again with --seal-journal (see "
+			"shd-apply(1), The journal)", err);
+	if (rc)
+		cli_die(cli_status(rc), "%s", err);
+	if (warn && info.torn)
+		cli_warn("%s/journal: the last line was cut short (a crash "
+			 "while writing it); it is left out", o->state);
+	if (warn && info.sealed && !o->kbuf)
+		cli_warn("%s/journal: its records are sealed; give --key to "
+			 "check them (this run's records are not sealed, and a "
+			 "run with --key refuses them)", o->state);
 }
 
 /* The last record of (PLAN, action I), or NULL. */
@@ -387,18 +430,14 @@ static int run(const struct opts *o, const struct shd_config *c,
 	struct shd_jrec *j = NULL;
 	struct shd_exec_opts eo = { 0 };
 	size_t nj = 0, todo = 0, done = 0;
-	int torn = 0, rc, why, tty = -1;
+	int rc, why, tty = -1;
 	char err[1024];
 
 	catch_signals();
 	if ((rc = shd_state_open(&st, o->state, 1, id, err, sizeof(err))))
 		cli_die(EXIT_SYSTEM, "%s", err);
-	if ((rc = shd_journal_load(o->state, &j, &nj, &torn, err,
-				   sizeof(err))))
-		cli_die(cli_status(rc), "%s", err);
-	if (torn)
-		cli_warn("%s/journal: the last line was cut short (a crash "
-			 "while writing it); it is left out", o->state);
+	shd_state_set_key(st, o->kbuf, o->klen);
+	journal_read(o, &j, &nj, 1);
 	report_interrupted(st, j, nj);
 
 	if (plan_cancelled(j, nj, id) || shd_state_cancelled(st, id)) {
@@ -496,6 +535,70 @@ end:
 	return rc;
 }
 
+/* --verify-journal: the summary on stdout, or the broken line (3). */
+static int verify_journal(const struct opts *o)
+{
+	struct shd_jinfo info;
+	char err[1024];
+	int rc;
+
+	rc = shd_journal_read(o->state, o->kbuf, o->klen, NULL, NULL, &info,
+			      err, sizeof(err));
+	if (rc == SHD_EFORMAT) {
+		cli_warn("%s\nhint: after review, move the journal aside, or "
+			 "seal it again with --seal-journal", err);
+		return EXIT_BADINPUT;
+	}
+	if (rc) {
+		cli_warn("%s", err);
+		return cli_status(rc);
+	}
+	if (info.torn)
+		cli_warn("%s/journal: the last line was cut short (a crash "
+			 "while writing it); it is left out", o->state);
+	if (info.legacy && info.legacy == info.nrec)
+		cli_warn("%s/journal: no record is chained yet (an older "
+			 "shd-apply wrote them); the next one covers them",
+			 o->state);
+	if (info.sealed && !o->kbuf)
+		cli_warn("%s/journal: %zu record%s sealed; give --key to check "
+			 "the seals", o->state, info.sealed,
+			 info.sealed == 1 ? " is" : "s are");
+	printf("journal: %zu record%s, chain intact%s\n", info.nrec,
+	       info.nrec == 1 ? "" : "s",
+	       o->kbuf && info.nrec ? ", every record sealed with the key"
+				    : "");
+	printf("head: %s\n", info.head);
+	return EXIT_OK;
+}
+
+/* --seal-journal: the journal chained again, under the lock. */
+static int seal_journal(const struct opts *o)
+{
+	struct shd_state *st = NULL;
+	char err[1024];
+	size_t n = 0;
+	int rc;
+
+	if ((rc = shd_state_open(&st, o->state, 1, NULL, err, sizeof(err))))
+		cli_die(EXIT_SYSTEM, "%s", err);
+	shd_state_set_key(st, o->kbuf, o->klen);
+	rc = shd_journal_seal(st, &n, err, sizeof(err));
+	shd_state_close(st);
+	if (rc < 0)
+		cli_die(cli_status(rc), "%s", err);
+	if (rc == 1) {
+		fprintf(stderr, "%s: %s/journal: no journal; nothing to seal\n",
+			cli_prog, o->state);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "%s: %s/journal: %zu record%s chained%s; the old "
+		"journal is %s/journal.old\n", cli_prog, o->state, n,
+		n == 1 ? "" : "s", o->kbuf ? " and sealed with the key" : "",
+		o->state);
+	return EXIT_OK;
+}
+
 /*
  * Plan ids as the journal takes them: [0-9A-Za-z:_-], and short enough
  * (64) that "rollback-ID" is one too.
@@ -546,6 +649,8 @@ int main(int argc, char **argv)
 		case OPT_ROLLBACK: o.rollback = optarg; break;
 		case OPT_CANCEL: o.cancel = optarg; break;
 		case OPT_NOW: record_time = cli_time_arg("--now", optarg); break;
+		case OPT_VERIFY: o.verify = 1; break;
+		case OPT_SEAL: o.seal = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'h': usage(stdout, EXIT_OK); break;
 		case 'V': cli_version(); break;
@@ -553,6 +658,9 @@ int main(int argc, char **argv)
 		}
 	}
 	o.state = cli_state_dir(o.state);
+	if (!!o.cancel + o.verify + o.seal > 1)
+		cli_die(EXIT_USAGE, "--cancel, --verify-journal and "
+			"--seal-journal go alone");
 	if (o.cancel) {
 		if (optind < argc || o.rollback)
 			cli_die(EXIT_USAGE, "--cancel takes a plan id only");
@@ -565,6 +673,21 @@ int main(int argc, char **argv)
 				: "cancelled; no run is applying it now, and "
 				  "none will");
 		return EXIT_OK;
+	}
+	if ((o.verify || o.seal) && (optind < argc || o.rollback))
+		cli_die(EXIT_USAGE, "%s takes no PLAN and no --rollback",
+			o.verify ? "--verify-journal" : "--seal-journal");
+	if (o.key && (rc = shd_key_load(o.key, kbuf, &klen, err,
+					sizeof(err))))
+		cli_die(rc == SHD_EINVAL ? EXIT_BADINPUT : cli_status(rc),
+			"%s", err);
+	o.kbuf = o.key ? kbuf : NULL;
+	o.klen = klen;
+	if (o.verify || o.seal) {
+		rc = o.verify ? verify_journal(&o) : seal_journal(&o);
+		if (cli_close_stdout())
+			return EXIT_SYSTEM;
+		return rc;
 	}
 	if (!o.config)
 		cli_die(EXIT_USAGE, "-c CONFIG is required (try --help)");
@@ -579,23 +702,16 @@ int main(int argc, char **argv)
 			"executors are production's): plans of a shadow are for "
 			"shd-whatif; apply with production's configuration",
 			o.config);
-	if (o.key && (rc = shd_key_load(o.key, kbuf, &klen, err,
-					sizeof(err))))
-		cli_die(rc == SHD_EINVAL ? EXIT_BADINPUT : cli_status(rc),
-			"%s", err);
 
 	shd_plan_init(&plan);
 	if (o.rollback) {
 		struct shd_jrec *j = NULL;
 		size_t nj = 0;
-		int torn;
 
 		if (!plan_id_ok(o.rollback))
 			cli_die(EXIT_USAGE, "--rollback: '%s' is not a plan id",
 				o.rollback);
-		if ((rc = shd_journal_load(o.state, &j, &nj, &torn, err,
-					   sizeof(err))))
-			cli_die(cli_status(rc), "%s", err);
+		journal_read(&o, &j, &nj, 0);
 		plan.act = inverse(j, nj, o.rollback, &plan.nact);
 		shd_jrec_free(j, nj);
 		if (!plan.nact)

@@ -8,7 +8,15 @@
  * loader leaves such a line out (and says so), and the next run holding
  * the lock removes it before appending, so that it never becomes a bad
  * line in the middle of the file.
+ *
+ * The chain (journal.h): a record's "prev" is the SHA-256 of the line
+ * before it, '\n' included, and that of the first chained record covers
+ * every byte before it, so that a legacy prefix (records of an older
+ * shd-apply, without "prev") is covered too once the chain begins. The
+ * hmac covers the line without its last member, ',"hmac":"..."}' less
+ * the '}': it is checked on the bytes as written, never on a re-encoding.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +35,7 @@
 #include "shd.h"
 #include "config.h"
 #include "journal.h"
+#include "sign.h"
 
 /*
  * Times a journal may hold: 1970 to 9999, what shd_time_format writes in
@@ -38,7 +47,20 @@ struct shd_state {
 	char *dir;
 	int lockfd;		/* -1 when not locked */
 	int jfd;		/* the journal, opened on the first append */
+	const unsigned char *key;	/* seals appends; NULL: none */
+	size_t klen;
+	char head[65];		/* the next record's "prev"; "" unknown */
+	off_t size;		/* the journal's size when HEAD was taken */
 };
+
+/* The chain's members of a line: "" when absent. */
+struct link {
+	char prev[65];
+	char hmac[65];
+};
+
+/* ,"hmac":"<64 hex>"} : how every sealed line ends. */
+#define SEAL_TAIL 75
 
 static const char *const event_name[] = {
 	"intent", "done", "failed", "cancelled", "interrupted", "skipped",
@@ -218,6 +240,7 @@ int shd_state_open(struct shd_state **stp, const char *dir, int lock,
 		return SHD_ENOMEM;
 	}
 	st->lockfd = st->jfd = -1;
+	st->size = -1;
 	if (lock && (rc = lock_take(st, plan, err, n)) != 0) {
 		shd_state_close(st);
 		return rc;
@@ -241,6 +264,13 @@ void shd_state_close(struct shd_state *st)
 	}
 	free(st->dir);
 	free(st);
+}
+
+void shd_state_set_key(struct shd_state *st, const unsigned char *key,
+		       size_t klen)
+{
+	st->key = key;
+	st->klen = key ? klen : 0;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -318,9 +348,15 @@ static int get_num(json_t *v, const char *key, double *d, char *what,
 	return -1;
 }
 
-/* Fills R from the object O of one line; -1 with WHAT when it is bad. */
-static int rec_from_json(json_t *o, struct shd_jrec *r, char *what,
-			 size_t wn)
+/* 64 lowercase hex digits, as shd_sha256_hex writes them? */
+static int is_digest(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* Fills R and LK from the object O of one line; -1 with WHAT if bad. */
+static int rec_from_json(json_t *o, struct shd_jrec *r, struct link *lk,
+			 char *what, size_t wn)
 {
 	enum { HAVE_TIME = 1, HAVE_EVENT = 2, HAVE_PLAN = 4, HAVE_ACTION = 8,
 	       HAVE_ALL = 15 };
@@ -401,10 +437,25 @@ static int rec_from_json(json_t *o, struct shd_jrec *r, char *what,
 			r->detail = strdup(json_string_value(v));
 			if (!r->detail)
 				return SHD_ENOMEM;
+		} else if (strcmp(key, "prev") == 0 ||
+			   strcmp(key, "hmac") == 0) {
+			char *d = key[0] == 'p' ? lk->prev : lk->hmac;
+
+			if (get_str(v, key, d, sizeof(lk->prev), what, wn))
+				return -1;
+			if (!is_digest(d)) {
+				snprintf(what, wn, "\"%s\" is not a SHA-256 in "
+					 "hex", key);
+				return -1;
+			}
 		} else {
 			snprintf(what, wn, "unknown key \"%.40s\"", key);
 			return -1;
 		}
+	}
+	if (lk->hmac[0] && !lk->prev[0]) {
+		snprintf(what, wn, "\"hmac\" without \"prev\"");
+		return -1;
 	}
 	if (have != HAVE_ALL) {
 		snprintf(what, wn, "no \"%s\"", !(have & HAVE_TIME) ? "time" :
@@ -429,8 +480,8 @@ static void rec_init(struct shd_jrec *r)
  * SHD_EFORMAT or SHD_ENOMEM with ERR.
  */
 static int parse_line(const char *s, size_t len, int last, size_t lineno,
-		      const char *path, struct shd_jrec *r, char *err,
-		      size_t n)
+		      const char *path, struct shd_jrec *r, struct link *lk,
+		      char *err, size_t n)
 {
 	json_error_t je;
 	json_t *o;
@@ -438,6 +489,7 @@ static int parse_line(const char *s, size_t len, int last, size_t lineno,
 	int rc;
 
 	rec_init(r);
+	memset(lk, 0, sizeof(*lk));
 	o = json_loadb(s, len, JSON_REJECT_DUPLICATES, &je);
 	if (!o) {
 		if (last)
@@ -446,7 +498,7 @@ static int parse_line(const char *s, size_t len, int last, size_t lineno,
 			 je.text);
 		return SHD_EFORMAT;
 	}
-	rc = rec_from_json(o, r, what, sizeof(what));
+	rc = rec_from_json(o, r, lk, what, sizeof(what));
 	json_decref(o);
 	if (rc == 0)
 		return 0;
@@ -460,18 +512,277 @@ static int parse_line(const char *s, size_t len, int last, size_t lineno,
 	return SHD_EFORMAT;
 }
 
-int shd_journal_load(const char *dir, struct shd_jrec **rp, size_t *nrp,
-		     int *torn, char *err, size_t n)
-{
-	char path[PATH_MAX], *buf = NULL;
-	struct shd_jrec *r = NULL, *nr_;
-	size_t len = 0, nr = 0, cap = 0, lineno = 0, pos = 0;
-	int fd, rc = 0;
+/* ------------------------------------------------------------- chain */
 
-	*rp = NULL;
-	*nrp = 0;
-	if (torn)
-		*torn = 0;
+/* SHA-256 of the LEN bytes at S and, when NL, a '\n' after them. */
+static int range_hash(const char *s, size_t len, int nl, char hex[65])
+{
+	char *t = NULL;
+
+	if (nl) {
+		if (!(t = malloc(len + 1)))
+			return SHD_ENOMEM;
+		memcpy(t, s, len);
+		t[len] = '\n';
+		s = t;
+		len++;
+	}
+	shd_sha256_hex(s, len, hex);
+	free(t);
+	return hex[0] ? 0 : SHD_ENOMEM;
+}
+
+/* A line of the journal: LEN bytes at OFF, then a '\n' when NL. */
+struct span {
+	size_t off, len;
+	int nl;
+};
+
+/* The SHA-256 of line L of BUF with its '\n' (added if it lacks one). */
+static int line_hash(const char *buf, const struct span *l, char hex[65])
+{
+	return range_hash(buf + l->off, l->len + l->nl, !l->nl, hex);
+}
+
+/*
+ * Checks the hmac HMAC of line S (LEN bytes) under KEY: 0 when it
+ * matches, 1 when it does not, 2 when the line does not end with it as
+ * written (',"hmac":"HEX"}'), SHD_ENOMEM.
+ */
+static int seal_check(const char *s, size_t len, const char *hmac,
+		      const unsigned char *key, size_t klen)
+{
+	char mac[65], *body;
+	size_t bl;
+	int rc;
+
+	if (len <= SEAL_TAIL ||
+	    memcmp(s + len - SEAL_TAIL, ",\"hmac\":\"", 9) != 0 ||
+	    memcmp(s + len - 66, hmac, 64) != 0 ||
+	    memcmp(s + len - 2, "\"}", 2) != 0)
+		return 2;
+	bl = len - SEAL_TAIL + 1;
+	if (!(body = malloc(bl)))
+		return SHD_ENOMEM;
+	memcpy(body, s, bl - 1);
+	body[bl - 1] = '}';
+	rc = shd_hmac_hex(key, klen, body, bl, mac);
+	free(body);
+	if (rc)
+		return SHD_ENOMEM;
+	return shd_digest_equal(mac, hmac) ? 0 : 1;
+}
+
+/* The line (1-based) of L[0..NL) whose hash is H, or 0. */
+static size_t line_of_hash(const char *buf, const struct span *l, size_t nl,
+			   const char *h)
+{
+	char x[65];
+
+	for (size_t i = 0; i < nl; i++)
+		if (line_hash(buf, &l[i], x) == 0 && strcmp(x, h) == 0)
+			return i + 1;
+	return 0;
+}
+
+/*
+ * Why the "prev" PREV of line I (0-based) of L[0..NL) is not what it
+ * should be, in WHAT (WN bytes), and the line to name in *AT: guessed
+ * from the line whose hash it is, if any. FIRST: I begins the chain;
+ * KEYED: every line before I was sealed, so none of them was edited.
+ */
+static void why_broken(const char *buf, const struct span *l, size_t nl,
+		       size_t i, const char *prev, int first, int keyed,
+		       size_t *at, char *what, size_t wn)
+{
+	size_t j = line_of_hash(buf, l, nl, prev);
+
+	*at = i + 1;
+	if (j && j < i && !first) {
+		/* it follows line j: the lines between were added */
+		*at = j + 1;
+		if (j + 1 == i)
+			snprintf(what, wn, "inserted: line %zu is chained to "
+				 "line %zu: this line is not part of the "
+				 "chain", i + 1, j);
+		else
+			snprintf(what, wn, "inserted: line %zu is chained to "
+				 "line %zu: lines %zu to %zu are not part of "
+				 "the chain", i + 1, j, j + 1, i);
+	} else if (j > i + 1) {
+		snprintf(what, wn, "reordered: \"prev\" is the SHA-256 of "
+			 "line %zu, which comes after it", j);
+	} else if (first && i == 0) {
+		snprintf(what, wn, "deleted: \"prev\" is not the SHA-256 of "
+			 "an empty journal: the records before this one were "
+			 "removed%s", keyed ? "" : ", or this line edited");
+	} else if (first) {
+		snprintf(what, wn, "edited or deleted: \"prev\" is not the "
+			 "SHA-256 of lines 1 to %zu (written before the "
+			 "chain): they were edited or removed", i);
+	} else if (keyed) {
+		snprintf(what, wn, "deleted: \"prev\" is not the SHA-256 of "
+			 "line %zu: records after it were removed", i);
+	} else {
+		snprintf(what, wn, "edited: \"prev\" is not the SHA-256 of "
+			 "line %zu: line %zu was edited, or records after it "
+			 "were removed", i, i);
+	}
+}
+
+/*
+ * Parses the journal BUF (LEN bytes, read from PATH) into *RP (*NRP
+ * records; RP NULL: none kept) and INFO. CHAIN: check the chain (with
+ * KEY, the hmacs too), as journal.h says; else links are not looked at.
+ */
+static int journal_parse(const char *buf, size_t len, const char *path,
+			 const unsigned char *key, size_t klen, int chain,
+			 struct shd_jrec **rp, size_t *nrp,
+			 struct shd_jinfo *info, char *err, size_t n)
+{
+	struct span *l = NULL, *nl_;
+	struct shd_jrec *r = NULL, *nr_, one;
+	size_t nl = 0, lcap = 0, nr = 0, rcap = 0, pos = 0, chain_at = 0;
+	size_t at, last = 0;	/* LAST: complete lines */
+	char want[65], what[300];
+	struct link lk;
+	int rc = 0;
+
+	memset(info, 0, sizeof(*info));
+	while (pos < len) {
+		const char *s = buf + pos, *e = memchr(s, '\n', len - pos);
+
+		if (nl == lcap) {
+			lcap = lcap ? 2 * lcap : 64;
+			if (!(nl_ = realloc(l, lcap * sizeof(*l)))) {
+				rc = SHD_ENOMEM;
+				goto out;
+			}
+			l = nl_;
+		}
+		l[nl].off = pos;
+		l[nl].len = e ? (size_t)(e - s) : len - pos;
+		l[nl].nl = e != NULL;
+		pos += l[nl++].len + 1;
+	}
+	for (size_t i = 0; i < nl; i++) {
+		struct shd_jrec *rec = &one;
+		const char *s = buf + l[i].off;
+
+		if (rp && nr == rcap) {
+			rcap = rcap ? 2 * rcap : 64;
+			if (!(nr_ = realloc(r, rcap * sizeof(*r)))) {
+				rc = SHD_ENOMEM;
+				goto out;
+			}
+			r = nr_;
+		}
+		if (rp)
+			rec = &r[nr];
+		rc = parse_line(s, l[i].len, !l[i].nl, i + 1, path, rec, &lk,
+				err, n);
+		if (rc == 1) {
+			info->torn = 1;
+			rc = 0;
+			break;
+		}
+		if (rc)
+			goto done;
+		if (rp)
+			nr++;
+		else
+			free(one.detail);
+		info->nrec++;
+		last = i + 1;
+		info->sealed += lk.hmac[0] != '\0';
+		if (!chain)
+			continue;
+		if (!lk.prev[0]) {
+			if (chain_at) {
+				snprintf(what, sizeof(what), "inserted: no "
+					 "\"prev\", but the chain began at line "
+					 "%zu", chain_at);
+				goto broken;
+			}
+			if (key) {
+				snprintf(what, sizeof(what), "unsealed: no "
+					 "\"prev\" (a record of an older "
+					 "shd-apply): with a key, every record "
+					 "must be sealed");
+				goto broken;
+			}
+			info->legacy++;
+			continue;
+		}
+		if (key && !lk.hmac[0]) {
+			snprintf(what, sizeof(what), "unsealed: no \"hmac\" "
+				 "(written without the key, or by hand)");
+			goto broken;
+		}
+		if (key) {
+			rc = seal_check(s, l[i].len, lk.hmac, key, klen);
+			if (rc < 0)
+				goto out;
+			if (rc) {
+				snprintf(what, sizeof(what), rc == 2 ?
+					 "bad hmac: \"hmac\" is not the last "
+					 "member (the line was rewritten)" :
+					 "bad hmac: the record was edited, or "
+					 "sealed with another key");
+				goto broken;
+			}
+		}
+		rc = chain_at ? line_hash(buf, &l[i - 1], want)
+			      : range_hash(buf, l[i].off, 0, want);
+		if (rc)
+			goto out;
+		if (strcmp(lk.prev, want) != 0) {
+			why_broken(buf, l, nl, i, lk.prev, !chain_at,
+				   key != NULL, &at, what, sizeof(what));
+			snprintf(err, n, "%s:%zu: %s", path, at, what);
+			rc = SHD_EFORMAT;
+			goto done;
+		}
+		if (!chain_at)
+			chain_at = i + 1;
+		continue;
+broken:
+		snprintf(err, n, "%s:%zu: %s", path, i + 1, what);
+		rc = SHD_EFORMAT;
+		goto done;
+	}
+	/* The head: the last line's hash, or all of a legacy journal's. */
+	if (chain_at)
+		rc = line_hash(buf, &l[last - 1], info->head);
+	else if (last)
+		rc = range_hash(buf, l[last - 1].off + l[last - 1].len +
+				l[last - 1].nl, !l[last - 1].nl, info->head);
+	else
+		rc = range_hash("", 0, 0, info->head);
+out:
+	if (rc == SHD_ENOMEM)
+		snprintf(err, n, "%s", strerror(ENOMEM));
+done:
+	free(l);
+	if (rc) {
+		shd_jrec_free(r, nr);
+		return rc;
+	}
+	if (rp) {
+		*rp = r;
+		*nrp = nr;
+	}
+	return 0;
+}
+
+/* Reads DIR/journal into *BUF (NULL when there is none), PATH its name. */
+static int journal_slurp(const char *dir, char *path, char **buf,
+			 size_t *len, char *err, size_t n)
+{
+	int fd, rc;
+
+	*buf = NULL;
+	*len = 0;
 	if (join(path, dir, "journal", err, n))
 		return SHD_EIO;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -482,49 +793,45 @@ int shd_journal_load(const char *dir, struct shd_jrec **rp, size_t *nrp,
 			 strerror(errno));
 		return SHD_EIO;
 	}
-	rc = slurp(fd, &buf, &len);
-	if (rc) {
+	rc = slurp(fd, buf, len);
+	if (rc)
 		snprintf(err, n, "cannot read '%s': %s", path,
 			 strerror(rc == SHD_ENOMEM ? ENOMEM : errno));
-		close(fd);
-		return rc;
-	}
 	close(fd);
-	while (pos < len) {
-		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - s) : len - pos;
+	return rc;
+}
 
-		lineno++;
-		pos += ll + 1;
-		if (nr == cap) {
-			cap = cap ? 2 * cap : 64;
-			nr_ = realloc(r, cap * sizeof(*r));
-			if (!nr_) {
-				snprintf(err, n, "%s", strerror(ENOMEM));
-				rc = SHD_ENOMEM;
-				break;
-			}
-			r = nr_;
-		}
-		rc = parse_line(s, ll, !nl, lineno, path, &r[nr], err, n);
-		if (rc == 1) {
-			if (torn)
-				*torn = 1;
-			rc = 0;
-			break;
-		}
-		if (rc)
-			break;
-		nr++;
+int shd_journal_read(const char *dir, const unsigned char *key, size_t klen,
+		     struct shd_jrec **rp, size_t *nrp, struct shd_jinfo *info,
+		     char *err, size_t n)
+{
+	char path[PATH_MAX], *buf;
+	size_t len;
+	int rc;
+
+	if (rp) {
+		*rp = NULL;
+		*nrp = 0;
 	}
-	free(buf);
-	if (rc) {
-		shd_jrec_free(r, nr);
+	memset(info, 0, sizeof(*info));
+	rc = journal_slurp(dir, path, &buf, &len, err, n);
+	if (rc)
 		return rc;
-	}
-	*rp = r;
-	*nrp = nr;
-	return 0;
+	rc = journal_parse(buf ? buf : "", len, path, key, klen, 1, rp, nrp,
+			   info, err, n);
+	free(buf);
+	return rc;
+}
+
+int shd_journal_load(const char *dir, struct shd_jrec **rp, size_t *nrp,
+		     int *torn, char *err, size_t n)
+{
+	struct shd_jinfo info;
+	int rc = shd_journal_read(dir, NULL, 0, rp, nrp, &info, err, n);
+
+	if (torn)
+		*torn = rc ? 0 : info.torn;
+	return rc;
 }
 
 void shd_jrec_free(struct shd_jrec *r, size_t n)
@@ -614,14 +921,20 @@ static int put(json_t *o, const char *key, json_t *v)
 /* Fixed-size string field F of a record as JSON (NULL if not UTF-8). */
 #define FIELD_JSON(f) json_stringn((f), strnlen((f), sizeof(f)))
 
-/* The line of R (with its '\n') in *LINE (malloc'd), *LEN bytes. */
-static int rec_line(const struct shd_jrec *r, char **line, size_t *len,
+/*
+ * R as a JSON object in *OP (the caller's reference) and the digits its
+ * reals need in *PREC; SHD_EINVAL with WHAT when it cannot be written.
+ */
+static int rec_json(const struct shd_jrec *r, json_t **op, int *prec,
 		    char *what, size_t wn)
 {
 	char t[48];
 	json_t *o = json_object();
-	size_t tl, size;
-	int prec = 1, bad = !o;
+	size_t tl;
+	int bad = !o;
+
+	*op = NULL;
+	*prec = 1;
 
 	if (!event_ok(r->event) || r->knob < -1 || r->knob >= SHD_NKNOB ||
 	    r->time < 0 || r->time > TIME_MAX) {
@@ -643,9 +956,9 @@ static int rec_line(const struct shd_jrec *r, char **line, size_t *len,
 	if (!bad && r->knob >= 0)
 		bad = put(o, "knob", json_string(shd_knob_name[r->knob]));
 	if (!bad && !isnan(r->from))
-		bad = put(o, "from", num_json(r->from, &prec));
+		bad = put(o, "from", num_json(r->from, prec));
 	if (!bad && !isnan(r->to))
-		bad = put(o, "to", num_json(r->to, &prec));
+		bad = put(o, "to", num_json(r->to, prec));
 	if (!bad && r->executor[0])
 		bad = put(o, "executor", FIELD_JSON(r->executor));
 	if (!bad && r->detail)
@@ -656,15 +969,44 @@ static int rec_line(const struct shd_jrec *r, char **line, size_t *len,
 			 "(out of memory, or a name not UTF-8)", r->plan);
 		return SHD_EINVAL;
 	}
-	size = json_dumpb(o, NULL, 0, JSON_COMPACT | JSON_REAL_PRECISION(prec));
-	*line = size ? malloc(size + 1) : NULL;
-	if (!*line) {
+	*op = o;
+	return 0;
+}
+
+/*
+ * The line of the record O (taken) with "prev" PREV and, with KEY (KLEN
+ * bytes), "hmac" last: in *LINE (malloc'd, '\n' included), *LEN bytes.
+ */
+static int rec_line(json_t *o, int prec, const char *prev,
+		    const unsigned char *key, size_t klen, char **line,
+		    size_t *len, char *what, size_t wn)
+{
+	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(prec), size;
+	char mac[65];
+
+	*line = NULL;
+	if (put(o, "prev", json_string(prev)) ||
+	    !(size = json_dumpb(o, NULL, 0, flags)) ||
+	    !(*line = malloc(size + SEAL_TAIL + 1))) {
 		json_decref(o);
 		snprintf(what, wn, "%s", strerror(ENOMEM));
 		return SHD_ENOMEM;
 	}
-	json_dumpb(o, *line, size, JSON_COMPACT | JSON_REAL_PRECISION(prec));
+	json_dumpb(o, *line, size, flags);
 	json_decref(o);
+	if (key) {
+		/* {...,"prev":"P"} becomes {...,"prev":"P","hmac":"H"} */
+		if (shd_hmac_hex(key, klen, *line, size, mac)) {
+			free(*line);
+			*line = NULL;
+			snprintf(what, wn, "cannot compute the hmac");
+			return SHD_EIO;
+		}
+		memcpy(*line + size - 1, ",\"hmac\":\"", 9);
+		memcpy(*line + size + 8, mac, 64);
+		memcpy(*line + size + 72, "\"}", 2);
+		size += SEAL_TAIL - 1;
+	}
 	(*line)[size] = '\n';
 	*len = size + 1;
 	return 0;
@@ -729,6 +1071,39 @@ static int journal_open(struct shd_state *st, const char *path)
 	return fd;
 }
 
+/*
+ * Sets ST's head from the journal FD (repaired, when we hold the lock):
+ * the hash of its last line when that is chained, else of all of it (a
+ * legacy journal, or an empty one).
+ */
+static int head_take(struct shd_state *st, int fd)
+{
+	const char *last;
+	char *buf;
+	size_t len;
+	json_t *o;
+	int rc;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return SHD_EIO;
+	rc = slurp(fd, &buf, &len);
+	if (rc)
+		return rc;
+	last = len > 1 ? memrchr(buf, '\n', len - 1) : NULL;
+	last = last ? last + 1 : buf;
+	o = json_loadb(last, len - (size_t)(last - buf), 0, NULL);
+	if (json_is_string(json_object_get(o, "prev")))
+		rc = range_hash(last, len - (size_t)(last - buf),
+				len && buf[len - 1] != '\n', st->head);
+	else
+		rc = range_hash(buf, len, len && buf[len - 1] != '\n',
+				st->head);
+	json_decref(o);
+	free(buf);
+	st->size = rc ? -1 : (off_t)len;
+	return rc;
+}
+
 int shd_journal_append(struct shd_state *st, const struct shd_jrec *r,
 		       char *err, size_t n)
 {
@@ -736,8 +1111,9 @@ int shd_journal_append(struct shd_state *st, const struct shd_jrec *r,
 	struct shd_jrec now;
 	struct timespec ts;
 	struct stat sb;
+	json_t *o;
 	size_t len;
-	int rc;
+	int rc, prec;
 
 	if (join(path, st->dir, "journal", err, n))
 		return SHD_EIO;
@@ -747,19 +1123,34 @@ int shd_journal_append(struct shd_state *st, const struct shd_jrec *r,
 		now.time = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		r = &now;
 	}
-	rc = rec_line(r, &line, &len, err, n);
+	rc = rec_json(r, &o, &prec, err, n);
 	if (rc)
 		return rc;
 	if (st->jfd < 0 && (st->jfd = journal_open(st, path)) < 0) {
 		snprintf(err, n, "cannot open '%s': %s", path,
 			 strerror(errno));
-		free(line);
+		json_decref(o);
 		return SHD_EIO;
 	}
+	/*
+	 * The head is kept from one append to the next; the file changing
+	 * size behind our back (a writer without the lock) means reading
+	 * it again.
+	 */
 	sb.st_size = -1;
-	rc = fstat(st->jfd, &sb);
-	if (rc == 0)
-		rc = shd_write_all(st->jfd, line, len);
+	if (fstat(st->jfd, &sb) != 0 ||
+	    ((!st->head[0] || st->size != sb.st_size) &&
+	     head_take(st, st->jfd) != 0)) {
+		snprintf(err, n, "cannot read '%s': %s", path,
+			 strerror(errno));
+		json_decref(o);
+		return SHD_EIO;
+	}
+	rc = rec_line(o, prec, st->head, st->key, st->klen, &line, &len, err,
+		      n);
+	if (rc)
+		return rc;
+	rc = shd_write_all(st->jfd, line, len);
 	if (rc == 0)
 		rc = fsync(st->jfd);
 	if (rc != 0) {
@@ -770,10 +1161,104 @@ int shd_journal_append(struct shd_state *st, const struct shd_jrec *r,
 		    ftruncate(st->jfd, sb.st_size) != 0) {
 			/* the loader will call it torn */
 		}
+		st->head[0] = '\0';
 		snprintf(err, n, "cannot write '%s': %s", path, strerror(e));
 		rc = SHD_EIO;
+	} else if (range_hash(line, len, 0, st->head) != 0) {
+		st->head[0] = '\0';	/* taken from the file next time */
+	} else {
+		st->size = sb.st_size + (off_t)len;
 	}
 	free(line);
+	return rc;
+}
+
+int shd_journal_seal(struct shd_state *st, size_t *nrec, char *err,
+		     size_t n)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], old[PATH_MAX], head[65];
+	char *buf = NULL, *line;
+	struct shd_jrec *r = NULL;
+	struct shd_jinfo info;
+	size_t len, nr = 0;
+	int fd = -1, dfd, rc;
+
+	assert(st->lockfd >= 0);
+	*nrec = 0;
+	rc = journal_slurp(st->dir, path, &buf, &len, err, n);
+	if (rc || !buf)
+		return rc ? rc : 1;	/* no journal */
+	rc = journal_parse(buf, len, path, NULL, 0, 0, &r, &nr, &info, err,
+			   n);
+	free(buf);
+	if (rc)
+		return rc;
+	if (join(tmp, st->dir, "journal.tmp", err, n) ||
+	    join(old, st->dir, "journal.old", err, n)) {
+		rc = SHD_EIO;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto sys;
+	range_hash("", 0, 0, head);
+	for (size_t i = 0; i < nr; i++) {
+		json_t *o;
+		int prec;
+
+		rc = rec_json(&r[i], &o, &prec, err, n);
+		if (rc == 0)
+			rc = rec_line(o, prec, head, st->key, st->klen, &line,
+				      &len, err, n);
+		if (rc)
+			goto out;
+		rc = shd_write_all(fd, line, len);
+		if (rc == 0)
+			rc = range_hash(line, len, 0, head);
+		free(line);
+		if (rc)
+			goto sys;
+	}
+	if (fsync(fd) != 0)
+		goto sys;
+	/* The old file is kept, and never replaced: it may be evidence. */
+	if (link(path, old) != 0) {
+		if (errno == EEXIST)
+			snprintf(err, n, "'%s' exists: move it aside first",
+				 old);
+		else
+			snprintf(err, n, "cannot link '%s' to '%s': %s", path,
+				 old, strerror(errno));
+		rc = SHD_EIO;
+		goto out;
+	}
+	if (rename(tmp, path) != 0)
+		goto sys;
+	dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) != 0) {
+		if (dfd >= 0)
+			close(dfd);
+		goto sys;
+	}
+	close(dfd);
+	/* Appends go to the new file, chained to its head. */
+	if (st->jfd >= 0)
+		close(st->jfd);
+	st->jfd = -1;
+	st->head[0] = '\0';
+	*nrec = nr;
+	rc = 0;
+	goto out;
+sys:
+	snprintf(err, n, "cannot write '%s': %s", tmp, strerror(errno));
+	rc = SHD_EIO;
+out:
+	if (fd >= 0) {
+		close(fd);
+		if (rc)
+			unlink(tmp);
+	}
+	shd_jrec_free(r, nr);
 	return rc;
 }
 

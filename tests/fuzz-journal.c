@@ -1,9 +1,12 @@
 /*
- * fuzz-journal.c - libFuzzer target for shd_journal_load: any bytes as
- * STATE/journal give records or a clean error (with its reason), never a
- * crash or a leak. What loads must also survive being written again: the
- * records are appended to a second state directory and read back equal,
- * so that shd-apply never writes a journal it cannot read. The loader
+ * fuzz-journal.c - libFuzzer target for shd_journal_load and
+ * shd_journal_read: any bytes as STATE/journal give records or a clean
+ * error (with its reason), never a crash or a leak, with the chain checked
+ * without a key and with one (KEY; the seeds "sealed" and "edited" are
+ * sealed with it). What loads must also survive being written again: the
+ * records are appended, sealed with KEY, to a second state directory and
+ * read back equal, with an intact chain with and without the key, so that
+ * shd-apply never writes a journal it cannot read. The loader
  * takes a directory, so the bytes go to DIR/journal in a temporary
  * directory (in /dev/shm when there is one: each append fsyncs, which
  * costs nothing on tmpfs), made on the first run and removed at exit.
@@ -24,6 +27,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], in[80], out[80];
+static const unsigned char key[] = "fuzz key";
+#define KLEN (sizeof(key) - 1)
 
 static void cleanup(void)
 {
@@ -91,6 +96,7 @@ static void rewrite(const struct shd_jrec *r, size_t nr)
 {
 	struct shd_state *st;
 	struct shd_jrec *back;
+	struct shd_jinfo info;
 	size_t nback;
 	char path[128], err[512] = "";
 	int torn;
@@ -101,6 +107,7 @@ static void rewrite(const struct shd_jrec *r, size_t nr)
 		fprintf(stderr, "%s\n", err);
 		abort();
 	}
+	shd_state_set_key(st, key, KLEN);
 	for (size_t i = 0; i < nr; i++)
 		if (shd_journal_append(st, &r[i], err, sizeof(err)) != 0) {
 			fprintf(stderr, "record %zu not written: %s\n", i,
@@ -114,6 +121,12 @@ static void rewrite(const struct shd_jrec *r, size_t nr)
 	}
 	if (nback != nr || torn)
 		abort();
+	if (shd_journal_read(out, key, KLEN, NULL, NULL, &info, err,
+			     sizeof(err)) || info.nrec != nr ||
+	    info.sealed != nr || info.legacy) {
+		fprintf(stderr, "written journal not sealed: %s\n", err);
+		abort();
+	}
 	for (size_t i = 0; i < nr; i++)
 		if (!same_rec(&r[i], &back[i])) {
 			fprintf(stderr, "record %zu changed\n", i);
@@ -125,15 +138,24 @@ static void rewrite(const struct shd_jrec *r, size_t nr)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct shd_jrec *r;
+	struct shd_jinfo info;
 	size_t nr;
 	char err[512] = "";
-	int torn;
+	int torn, rc;
 
 	if (!dir[0])
 		setup();
 	put_journal(data, size);
+	/* with the key: stricter, never more lenient than without */
+	rc = shd_journal_read(in, key, KLEN, NULL, NULL, &info, err,
+			      sizeof(err));
+	if (rc != 0 && err[0] == '\0')
+		abort();
+	if (rc == 0 && info.sealed != info.nrec)
+		abort();
+	err[0] = '\0';
 	if (shd_journal_load(in, &r, &nr, &torn, err, sizeof(err)) != 0) {
-		if (err[0] == '\0')
+		if (err[0] == '\0' || rc == 0)
 			abort();	/* a failure always says why */
 		return 0;
 	}

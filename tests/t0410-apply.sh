@@ -189,6 +189,18 @@ fi
 while read -r line; do
 	printf '%s\n' "$line" | jq -e . >/dev/null || fail "journal line: $line"
 done <"$T/s6/journal"
+# the chain holds across the kill and the run after it
+expect_status 0 shd-apply --state "$T/s6" --verify-journal
+grep -q "chain intact" "$T/out" || fail "after kill -9: $(cat "$T/out")"
+# a crash in the middle of a write: the next run chains to the last
+# whole record
+printf '{"time":"2024-01-06T05:01:00.000Z","event":"int' >>"$T/s6/journal"
+expect_status 0 shd-apply --state "$T/s6" --verify-journal
+expect_err "cut short"
+expect_status 0 shd-apply -c "$T/cmd.json" --state "$T/s6" --grace 0 \
+	--rollback "$(jq -r .id "$T/c.json")"
+expect_status 0 shd-apply --state "$T/s6" --verify-journal
+[ ! -s "$T/err" ] || fail "after the torn line: $(cat "$T/err")"
 
 # the lock: a second run while one holds the state directory
 shd-apply -q -c "$T/cmd.json" --state "$T/s7" --grace 20s "$T/c.json" 2>"$T/bg7.err" &
@@ -198,6 +210,99 @@ expect_status 4 shd-apply -c "$T/cmd.json" --state "$T/s7" --grace 0 "$T/c.json"
 expect_err "held by pid $pid"
 kill -TERM $pid
 wait $pid || true
+
+# ------------------------------------------------- the journal's chain
+# applied twice with a key: every record chained and sealed, verified
+printf 'a secret key of the plan signer\n' >"$T/jkey"
+chmod 600 "$T/jkey"
+shd-plan -q -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" -o "$T/cs.json" \
+	"$T/alerts.shd" || true
+expect_status 0 shd-apply -q -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" \
+	--grace 0 "$T/cs.json"
+expect_status 0 shd-apply -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" \
+	--grace 0 "$T/cs.json"
+expect_err "already applied"
+j=$T/s12/journal
+n=$(wc -l <"$j")
+[ "$n" = 6 ] || fail "journal: $n lines: $(cat "$j")"
+expect_status 0 shd-apply --state "$T/s12" --key "$T/jkey" --verify-journal
+grep -qx "journal: $n records, chain intact, every record sealed with the key" \
+	"$T/out" || fail "--verify-journal: $(cat "$T/out")"
+# the links as the man page says: sha256sum of the line before
+[ "$(sed -n 1p "$j" | sha256sum | cut -d' ' -f1)" = \
+  "$(sed -n 2p "$j" | jq -r .prev)" ] || fail "line 2's prev"
+[ "$(tail -n 1 "$j" | sha256sum | cut -d' ' -f1)" = \
+  "$(sed -n 's/^head: //p' "$T/out")" ] || fail "head: $(cat "$T/out")"
+# without the key: the chain is checked, and the seals are said to be not
+expect_status 0 shd-apply --state "$T/s12" --verify-journal
+expect_err "give --key to check"
+grep -qx "journal: $n records, chain intact" "$T/out" ||
+	fail "--verify-journal without a key: $(cat "$T/out")"
+
+# one byte of line 2 edited: named, status 3; nothing acts on it
+cp "$j" "$T/j.good"
+sed '2s/"plan":"./"plan":"x/' "$T/j.good" >"$j"
+! cmp -s "$j" "$T/j.good" || fail "sed changed nothing"
+cp "$j" "$T/j.bad"
+expect_status 3 shd-apply --state "$T/s12" --key "$T/jkey" --verify-journal
+expect_err "s12/journal:2: bad hmac: the record was edited"
+[ ! -s "$T/out" ] || fail "a broken chain printed: $(cat "$T/out")"
+expect_status 3 shd-apply --state "$T/s12" --verify-journal
+expect_err "s12/journal:3: edited: \"prev\" is not the SHA-256 of line 2"
+wc -l <"$T/slow.log" >"$T/runs"
+expect_status 3 shd-apply -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" \
+	--grace 0 "$T/cs.json"
+expect_err "journal:2: bad hmac"
+expect_err "hint: nothing is done"
+expect_status 3 shd-apply -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" \
+	--grace 0 --rollback "$(jq -r .id "$T/cs.json")"
+expect_err "journal:2: bad hmac"
+cmp -s "$j" "$T/j.bad" || fail "a refused run wrote the journal"
+[ "$(wc -l <"$T/slow.log")" = "$(cat "$T/runs")" ] ||
+	fail "a run acted on a broken journal"
+expect_status 3 shd-plan -c "$T/cmd.json" --state "$T/s12" --key "$T/jkey" \
+	"$T/alerts.shd"
+expect_err "journal:2: bad hmac"
+expect_status 3 shd-plan -c "$T/cmd.json" --state "$T/s12" "$T/alerts.shd"
+expect_err "journal:3: edited"
+# a line deleted: named too
+sed 3d "$T/j.good" >"$j"
+expect_status 3 shd-apply --state "$T/s12" --key "$T/jkey" --verify-journal
+expect_err "journal:3: deleted"
+
+# recovery, after review: seal the journal again (the old one is kept)
+cp "$T/j.bad" "$j"
+expect_status 0 shd-apply --state "$T/s12" --key "$T/jkey" --seal-journal
+expect_err "6 records chained and sealed with the key"
+cmp -s "$T/s12/journal.old" "$T/j.bad" || fail "journal.old"
+expect_status 0 shd-apply --state "$T/s12" --key "$T/jkey" --verify-journal
+expect_status 4 shd-apply --state "$T/s12" --key "$T/jkey" --seal-journal
+expect_err "journal.old' exists"
+# or move it aside: a new journal
+mv "$j" "$T/j.aside"
+expect_status 0 shd-apply --state "$T/s12" --verify-journal
+grep -qx "journal: 0 records, chain intact" "$T/out" || fail "$(cat "$T/out")"
+
+# an older shd-apply's journal: a legacy prefix, chained from the next
+# record on; with a key it must be sealed first
+mkdir -p "$T/s13"
+printf '%s\n' '{"time":"2030-01-01T00:00:00.000Z","event":"done","plan":"p0","action":0,"resource":"web-1","knob":"replicas","from":1,"to":2,"executor":"command"}' \
+	>"$T/s13/journal"
+expect_status 0 shd-apply --state "$T/s13" --verify-journal
+expect_err "no record is chained yet"
+expect_status 0 shd-apply -q -c "$T/cmd.json" --state "$T/s13" --grace 0 \
+	"$T/c.json"
+expect_status 0 shd-apply --state "$T/s13" --verify-journal
+[ "$(sed -n 2p "$T/s13/journal" | jq -r .prev)" = \
+  "$(sed -n 1p "$T/s13/journal" | sha256sum | cut -d' ' -f1)" ] ||
+	fail "the first chained record does not cover the legacy one"
+expect_status 3 shd-apply --state "$T/s13" --key "$T/jkey" --verify-journal
+expect_err "journal:1: unsealed"
+
+# usage
+expect_status 2 shd-apply --state "$T/s13" --verify-journal "$T/c.json"
+expect_status 2 shd-apply --state "$T/s13" --verify-journal --seal-journal
+expect_status 2 shd-apply --state "$T/s13" --verify-journal --cancel x
 
 # ----------------------------------------------------------- terraform
 if command -v terraform >/dev/null 2>&1; then

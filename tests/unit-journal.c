@@ -4,7 +4,10 @@
  * last line cut short by a crash (reported, skipped, then repaired by the
  * next run), bad lines, the lock and its message (held in this process
  * and by a child), cancellation requests and the signal to the run they
- * name, and last_change.
+ * name, and last_change; the hash chain: links and seals as written,
+ * each kind of tampering named at its line (edited, deleted, inserted,
+ * reordered, bad or missing hmac), a legacy prefix, a torn line then an
+ * append, and sealing again.
  */
 #include "harness.h"
 
@@ -18,6 +21,11 @@
 #include "shd.h"
 #include "config.h"
 #include "journal.h"
+#include "sign.h"
+
+/* SHA-256 of the empty string: the "prev" of a new journal's first line */
+#define EMPTY_SHA256 \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static char tmpdir[] = "/tmp/shd-unit-journal-XXXXXX";
 static int ncase;
@@ -74,6 +82,18 @@ static void raw_append(const char *dir, const char *s)
 		close(fd);
 }
 
+/* Drops the last byte of DIR/journal (its '\n'), as a crash might. */
+static void chop_newline(const char *dir)
+{
+	char path[512];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	if (stat(path, &sb) != 0 || sb.st_size < 1 ||
+	    truncate(path, sb.st_size - 1) != 0)
+		FAIL_AT("cannot chop %s", path);
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -115,7 +135,8 @@ static void test_roundtrip(void)
 		      "\"intent\",\"plan\":\"plan-1\",\"action\":3,"
 		      "\"resource\":\"web\",\"knob\":\"cpu\",\"from\":0.3,"
 		      "\"to\":1.5,\"executor\":\"kubectl\",\"detail\":"
-		      "\"said \\\"ok\\\"\\nthen\\tleft \xc3\xa9\"}\n") ==
+		      "\"said \\\"ok\\\"\\nthen\\tleft \xc3\xa9\","
+		      "\"prev\":\"" EMPTY_SHA256 "\"}\n") ==
 	       file_text(dir, "journal"));
 	EXPECT(strstr(file_text(dir, "journal"),
 		      "\"time\":\"2026-11-18T11:06:40.000Z\""));
@@ -199,8 +220,8 @@ static void test_optional_omitted(void)
 	shd_state_close(st);
 	text = file_text(dir, "journal");
 	EXPECT_EQ_STR(text, "{\"time\":\"2026-11-18T11:06:40.000Z\","
-		      "\"event\":\"cancelled\",\"plan\":\"p2\",\"action\":-1}"
-		      "\n");
+		      "\"event\":\"cancelled\",\"plan\":\"p2\",\"action\":-1,"
+		      "\"prev\":\"" EMPTY_SHA256 "\"}\n");
 	EXPECT_EQ_INT(shd_journal_load(dir, &got, &n, NULL, err, sizeof(err)),
 		      0);
 	EXPECT_EQ_INT(n, 1);
@@ -292,8 +313,15 @@ static void test_torn(void)
 		EXPECT_EQ_INT(got[2].action, 1);
 	shd_jrec_free(got, n);
 
-	/* A whole record that lost only its newline is kept, and ended. */
-	raw_append(dir, LINE("done", 1));
+	/*
+	 * A whole record that lost only its newline is kept, and ended: a
+	 * chained one, as a legacy line after the chain is an insertion.
+	 */
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "p", err, sizeof(err)), 0);
+	rec(&r, "done", "p", 1, "web", -1, NAN, NAN);
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	shd_state_close(st);
+	chop_newline(dir);
 	EXPECT_EQ_INT(shd_journal_load(dir, &got, &n, &torn, err, sizeof(err)),
 		      0);
 	EXPECT_EQ_INT(n, 4);
@@ -543,6 +571,412 @@ static void test_last_change(void)
 	EXPECT(shd_journal_last_change(r, 0, "web", SHD_KNOB_CPU) == NULL);
 }
 
+/* ------------------------------------------------------------- chain */
+
+#define MAXL 16
+
+/* The lines of DIR/journal, each with its '\n', into L; how many. */
+static int get_lines(const char *dir, char l[MAXL][1024])
+{
+	const char *t = file_text(dir, "journal");
+	int n = 0;
+
+	while (*t && n < MAXL) {
+		size_t k = strcspn(t, "\n");
+
+		if (k + 2 > sizeof(l[0]))
+			FAIL_AT("line too long");
+		snprintf(l[n++], sizeof(l[0]), "%.*s%s", (int)k, t,
+			 t[k] ? "\n" : "");
+		t += k + (t[k] != '\0');
+	}
+	return n;
+}
+
+/* DIR/journal made of L[0..N) (each line's text as it is). */
+static void put_lines(const char *dir, char (*l)[1024], int n)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	unlink(path);
+	for (int i = 0; i < n; i++)
+		raw_append(dir, l[i]);
+}
+
+static const unsigned char key1[] = "the key of the plan signer";
+static const unsigned char key2[] = "another key";
+#define K1 key1, sizeof(key1) - 1
+#define K2 key2, sizeof(key2) - 1
+
+/* A fresh DIR with N records appended, sealed with KEY when not NULL. */
+static void chained(char *dir, size_t dn, int n, const unsigned char *key,
+		    size_t klen)
+{
+	struct shd_state *st = NULL;
+	struct shd_jrec r;
+	char err[512] = "";
+
+	EXPECT_EQ_INT(shd_state_open(&st, new_dir(dir, dn), 1, "p", err,
+				     sizeof(err)), 0);
+	if (!st)
+		return;
+	shd_state_set_key(st, key, klen);
+	for (int i = 0; i < n; i++) {
+		rec(&r, i % 2 ? "done" : "intent", "p", i / 2, "web",
+		    SHD_KNOB_REPLICAS, 2 + i / 2, 3 + i / 2);
+		r.time = 1795000000000 + i;
+		EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	}
+	shd_state_close(st);
+}
+
+/* Reading DIR (with KEY) fails with SHD_EFORMAT, "DIR/WANT..." in ERR. */
+static void expect_broken(const char *dir, const unsigned char *key,
+			  size_t klen, const char *want)
+{
+	char err[512] = "", full[512];
+	struct shd_jinfo info;
+	struct shd_jrec *got = NULL;
+	size_t n = 0;
+
+	EXPECT_EQ_INT(shd_journal_read(dir, key, klen, &got, &n, &info, err,
+				       sizeof(err)), SHD_EFORMAT);
+	snprintf(full, sizeof(full), "%s/%s", dir, want);
+	if (strncmp(err, full, strlen(full)) != 0)
+		FAIL_AT("message \"%s\", expected it to start \"%s\"", err,
+			full);
+	EXPECT(got == NULL && n == 0);
+}
+
+/* Reading DIR (with KEY) succeeds with N records. */
+static void expect_intact(const char *dir, const unsigned char *key,
+			  size_t klen, size_t n, struct shd_jinfo *info)
+{
+	char err[512] = "";
+
+	EXPECT_EQ_INT(shd_journal_read(dir, key, klen, NULL, NULL, info, err,
+				       sizeof(err)), 0);
+	if (err[0])
+		FAIL_AT("%s", err);
+	EXPECT_EQ_INT(info->nrec, n);
+}
+
+/* Each line's "prev" is the SHA-256 of the line before, '\n' and all. */
+static void test_chain_links(void)
+{
+	char dir[256], l[MAXL][1024], h[65], want[80];
+	struct shd_jinfo info;
+	int n;
+
+	chained(dir, sizeof(dir), 4, NULL, 0);
+	n = get_lines(dir, l);
+	EXPECT_EQ_INT(n, 4);
+	EXPECT(strstr(l[0], ",\"prev\":\"" EMPTY_SHA256 "\"}\n") != NULL);
+	for (int i = 1; i < n; i++) {
+		shd_sha256_hex(l[i - 1], strlen(l[i - 1]), h);
+		snprintf(want, sizeof(want), ",\"prev\":\"%s\"}\n", h);
+		EXPECT(strstr(l[i], want) != NULL);
+		EXPECT(strstr(l[i], "hmac") == NULL);
+	}
+	expect_intact(dir, NULL, 0, 4, &info);
+	EXPECT_EQ_INT(info.legacy, 0);
+	EXPECT_EQ_INT(info.sealed, 0);
+	EXPECT_EQ_INT(info.torn, 0);
+	shd_sha256_hex(l[3], strlen(l[3]), h);
+	EXPECT_EQ_STR(info.head, h);
+	/* a key asks for seals these records have not */
+	expect_broken(dir, K1, "journal:1: unsealed: no \"hmac\"");
+
+	/* sealed: "hmac" last, the HMAC of the line without it */
+	chained(dir, sizeof(dir), 3, K1);
+	n = get_lines(dir, l);
+	EXPECT_EQ_INT(n, 3);
+	for (int i = 0; i < n; i++) {
+		char *m = strstr(l[i], ",\"hmac\":\"");
+		size_t bl;
+
+		EXPECT(m != NULL && strlen(m) == 76);
+		if (!m)
+			continue;
+		bl = (size_t)(m - l[i]);
+		memcpy(want, m + 9, 64);
+		want[64] = '\0';
+		l[i][bl] = '}';
+		EXPECT_EQ_INT(shd_hmac_hex(key1, sizeof(key1) - 1, l[i],
+					   bl + 1, h), 0);
+		EXPECT_EQ_STR(h, want);
+	}
+	expect_intact(dir, K1, 3, &info);
+	EXPECT_EQ_INT(info.sealed, 3);
+	/* without the key, the chain still is checked; the seals not */
+	expect_intact(dir, NULL, 0, 3, &info);
+	expect_broken(dir, K2, "journal:1: bad hmac: the record was edited");
+}
+
+/* A byte of line A changed from X to Y. */
+static void edit_byte(char l[MAXL][1024], int a, const char *x,
+		      const char *y)
+{
+	char *p = strstr(l[a], x);
+
+	if (!p || strlen(x) != strlen(y))
+		FAIL_AT("no '%s' in line %d", x, a + 1);
+	else
+		memcpy(p, y, strlen(y));
+}
+
+static void test_tamper(void)
+{
+	char dir[256], l[MAXL][1024], m[MAXL][1024];
+	struct shd_jinfo info;
+	int n;
+
+	/* without a key: the chain alone */
+	chained(dir, sizeof(dir), 5, NULL, 0);
+	n = get_lines(dir, l);
+	EXPECT_EQ_INT(n, 5);
+
+	memcpy(m, l, sizeof(m));			/* edited */
+	edit_byte(m, 1, "\"to\":3", "\"to\":9");
+	put_lines(dir, m, 5);
+	expect_broken(dir, NULL, 0, "journal:3: edited: \"prev\" is not the "
+		      "SHA-256 of line 2: line 2 was edited");
+	memcpy(m, l, sizeof(m));			/* its own "prev" */
+	{
+		char *p = strstr(m[2], "\"prev\":\"") + 8;
+
+		*p = *p == '0' ? '1' : '0';
+	}
+	put_lines(dir, m, 5);
+	expect_broken(dir, NULL, 0, "journal:3: edited");
+	{						/* deleted */
+		char d[MAXL][1024];
+
+		memcpy(d[0], l[0], sizeof(d[0]));
+		memcpy(d[1], l[1], sizeof(d[0]));
+		memcpy(d[2], l[3], sizeof(d[0]));
+		memcpy(d[3], l[4], sizeof(d[0]));
+		put_lines(dir, d, 4);
+		expect_broken(dir, NULL, 0, "journal:3: edited");
+		/* the first line gone */
+		put_lines(dir, l + 1, 4);
+		expect_broken(dir, NULL, 0, "journal:1: deleted: \"prev\" is "
+			      "not the SHA-256 of an empty journal");
+		/* a copy of line 2 inserted after it */
+		memcpy(d[0], l[0], sizeof(d[0]));
+		memcpy(d[1], l[1], sizeof(d[0]));
+		memcpy(d[2], l[1], sizeof(d[0]));
+		memcpy(d[3], l[2], sizeof(d[0]));
+		put_lines(dir, d, 4);
+		expect_broken(dir, NULL, 0, "journal:2: inserted: line 3 is "
+			      "chained to line 1");
+		/* a line without "prev" inserted */
+		snprintf(d[2], sizeof(d[2]), "%s\n", LINE("done", 7));
+		put_lines(dir, d, 4);
+		expect_broken(dir, NULL, 0, "journal:3: inserted: no \"prev\", "
+			      "but the chain began at line 1");
+		/* lines 3 and 4 swapped */
+		memcpy(d[2], l[3], sizeof(d[0]));
+		memcpy(d[3], l[2], sizeof(d[0]));
+		memcpy(d[4], l[4], sizeof(d[0]));
+		put_lines(dir, d, 5);
+		expect_broken(dir, NULL, 0, "journal:3: reordered: \"prev\" is "
+			      "the SHA-256 of line 4");
+	}
+	/*
+	 * What a chain without a key cannot see: the last line edited, or
+	 * the last lines removed (--verify-journal's head is the anchor).
+	 */
+	memcpy(m, l, sizeof(m));
+	edit_byte(m, 4, "\"to\":5", "\"to\":7");
+	put_lines(dir, m, 5);
+	expect_intact(dir, NULL, 0, 5, &info);
+	put_lines(dir, l, 3);
+	expect_intact(dir, NULL, 0, 3, &info);
+
+	/* with a key: the edited line itself, and deletions as such */
+	chained(dir, sizeof(dir), 5, K1);
+	n = get_lines(dir, l);
+	EXPECT_EQ_INT(n, 5);
+	memcpy(m, l, sizeof(m));
+	edit_byte(m, 1, "\"to\":3", "\"to\":9");
+	put_lines(dir, m, 5);
+	expect_broken(dir, K1, "journal:2: bad hmac: the record was edited");
+	memcpy(m, l, sizeof(m));
+	edit_byte(m, 4, "\"to\":5", "\"to\":7");	/* the last line too */
+	put_lines(dir, m, 5);
+	expect_broken(dir, K1, "journal:5: bad hmac");
+	memcpy(m, l, sizeof(m));
+	memcpy(m[2], l[3], sizeof(m[0]));
+	memcpy(m[3], l[4], sizeof(m[0]));
+	put_lines(dir, m, 4);
+	expect_broken(dir, K1, "journal:3: deleted: \"prev\" is not the "
+		      "SHA-256 of line 2: records after it were removed");
+	/* the hmac where the writer never puts it: not checked, refused */
+	memcpy(m, l, sizeof(m));
+	strcpy(m[1] + strlen(m[1]) - 2, " }\n");
+	put_lines(dir, m, 5);
+	expect_broken(dir, K1, "journal:2: bad hmac: \"hmac\" is not the last "
+		      "member");
+	/* a record appended without the key */
+	put_lines(dir, l, 5);
+	{
+		struct shd_state *st = NULL;
+		struct shd_jrec r;
+		char err[512] = "";
+
+		EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "p", err,
+					     sizeof(err)), 0);
+		rec(&r, "done", "p", 9, "web", -1, NAN, NAN);
+		EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+		shd_state_close(st);
+	}
+	expect_broken(dir, K1, "journal:6: unsealed: no \"hmac\"");
+	expect_intact(dir, NULL, 0, 6, &info);
+	EXPECT_EQ_INT(info.sealed, 5);
+	/* bad chain members are bad lines */
+	memcpy(m, l, sizeof(m));
+	edit_byte(m, 0, "\"prev\":\"e", "\"prev\":\"E");
+	put_lines(dir, m, 5);
+	expect_broken(dir, NULL, 0, "journal:1: \"prev\" is not a SHA-256");
+}
+
+/* Records of an older shd-apply, then chained ones. */
+static void test_legacy_prefix(void)
+{
+	char dir[256], l[MAXL][1024], h[65], want[80], *t;
+	struct shd_state *st = NULL;
+	struct shd_jrec r, *got = NULL;
+	struct shd_jinfo info;
+	char err[512] = "";
+	size_t n = 0;
+
+	new_dir(dir, sizeof(dir));
+	mkdir(dir, 0700);
+	raw_append(dir, LINE("intent", 0) "\n" LINE("done", 0) "\n");
+	expect_intact(dir, NULL, 0, 2, &info);
+	EXPECT_EQ_INT(info.legacy, 2);
+	t = (char *)file_text(dir, "journal");
+	shd_sha256_hex(t, strlen(t), h);
+	EXPECT_EQ_STR(info.head, h);	/* all of it */
+	expect_broken(dir, K1, "journal:1: unsealed: no \"prev\"");
+
+	/* the first chained record covers the whole prefix */
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "p", err, sizeof(err)), 0);
+	rec(&r, "intent", "p", 1, "web", -1, NAN, NAN);
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	shd_state_close(st);
+	EXPECT_EQ_INT(get_lines(dir, l), 4);
+	snprintf(want, sizeof(want), ",\"prev\":\"%s\"}\n", h);
+	EXPECT(strstr(l[2], want) != NULL);
+	EXPECT_EQ_INT(shd_journal_read(dir, NULL, 0, &got, &n, &info, err,
+				       sizeof(err)), 0);
+	EXPECT_EQ_INT(n, 4);
+	EXPECT_EQ_INT(info.legacy, 2);
+	shd_jrec_free(got, n);
+
+	/* so an edit of it is seen */
+	edit_byte(l, 0, "\"action\":0", "\"action\":5");
+	put_lines(dir, l, 4);
+	expect_broken(dir, NULL, 0, "journal:3: edited or deleted: \"prev\" is "
+		      "not the SHA-256 of lines 1 to 2");
+}
+
+/* A line cut short, then the next run appends: chained to the last whole. */
+static void test_torn_chain(void)
+{
+	char dir[256], l[MAXL][1024], h[65], want[80];
+	struct shd_state *st = NULL;
+	struct shd_jrec r;
+	struct shd_jinfo info;
+	char err[512] = "";
+
+	chained(dir, sizeof(dir), 2, K1);
+	raw_append(dir, "{\"time\":\"2026-11-18T08:2");
+	expect_intact(dir, K1, 2, &info);
+	EXPECT_EQ_INT(info.torn, 1);
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, "p", err, sizeof(err)), 0);
+	shd_state_set_key(st, K1);
+	rec(&r, "done", "p", 5, "web", -1, NAN, NAN);
+	EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	shd_state_close(st);
+	EXPECT_EQ_INT(get_lines(dir, l), 3);
+	shd_sha256_hex(l[1], strlen(l[1]), h);
+	snprintf(want, sizeof(want), "\"prev\":\"%s\"", h);
+	EXPECT(strstr(l[2], want) != NULL);
+	expect_intact(dir, K1, 3, &info);
+	EXPECT_EQ_INT(info.torn, 0);
+}
+
+/* Sealing again: a legacy or edited journal becomes one chain. */
+static void test_seal(void)
+{
+	char dir[256], l[MAXL][1024], old[8192], path[512];
+	struct shd_state *st = NULL;
+	struct shd_jinfo info;
+	char err[512] = "";
+	size_t n = 9;
+
+	/* nothing to seal */
+	EXPECT_EQ_INT(shd_state_open(&st, new_dir(dir, sizeof(dir)), 1, NULL,
+				     err, sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_journal_seal(st, &n, err, sizeof(err)), 1);
+	EXPECT_EQ_INT(n, 0);
+	shd_state_close(st);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	EXPECT(access(path, F_OK) != 0);
+
+	/* an edited chain, a legacy line in it, a torn tail */
+	chained(dir, sizeof(dir), 3, NULL, 0);
+	get_lines(dir, l);
+	edit_byte(l, 0, "\"to\":3", "\"to\":4");
+	snprintf(l[3], sizeof(l[3]), "%s\n", LINE("done", 7));
+	put_lines(dir, l, 4);
+	raw_append(dir, "{\"ti");
+	snprintf(old, sizeof(old), "%s", file_text(dir, "journal"));
+	expect_broken(dir, NULL, 0, "journal:2: edited");
+
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	shd_state_set_key(st, K1);
+	EXPECT_EQ_INT(shd_journal_seal(st, &n, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(n, 4);
+	/* appends after it go to the new file, chained */
+	{
+		struct shd_jrec r;
+
+		rec(&r, "done", "p", 8, "web", -1, NAN, NAN);
+		EXPECT_EQ_INT(shd_journal_append(st, &r, err, sizeof(err)), 0);
+	}
+	shd_state_close(st);
+	expect_intact(dir, K1, 5, &info);
+	EXPECT_EQ_INT(info.legacy, 0);
+	EXPECT_EQ_INT(info.sealed, 5);
+	EXPECT(strstr(file_text(dir, "journal"), "\"to\":4,") != NULL);
+	EXPECT_EQ_STR(file_text(dir, "journal.old"), old);
+	snprintf(path, sizeof(path), "%s/journal.tmp", dir);
+	EXPECT(access(path, F_OK) != 0);
+
+	/* journal.old is never replaced */
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_journal_seal(st, &n, err, sizeof(err)), SHD_EIO);
+	EXPECT(strstr(err, "journal.old' exists") != NULL);
+	shd_state_close(st);
+	EXPECT(access(path, F_OK) != 0);
+	expect_intact(dir, K1, 5, &info);
+
+	/* a bad line is not sealed over */
+	snprintf(path, sizeof(path), "%s/journal.old", dir);
+	unlink(path);
+	raw_append(dir, "[1]\n");
+	EXPECT_EQ_INT(shd_state_open(&st, dir, 1, NULL, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_journal_seal(st, &n, err, sizeof(err)),
+		      SHD_EFORMAT);
+	shd_state_close(st);
+	EXPECT(access(path, F_OK) != 0);
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_roundtrip),
 	TEST(test_numbers),
@@ -555,6 +989,11 @@ static const struct harness_case cases[] = {
 	TEST(test_cancel),
 	TEST(test_cancel_other_process),
 	TEST(test_last_change),
+	TEST(test_chain_links),
+	TEST(test_tamper),
+	TEST(test_legacy_prefix),
+	TEST(test_torn_chain),
+	TEST(test_seal),
 };
 
 int main(void)
