@@ -407,6 +407,30 @@ static void summary(const struct shd_plan *p, const char *id)
 	}
 }
 
+/*
+ * A journal record later than NOW: the clock went back, or --now is before
+ * the journal. Such a record counts as just made (its cooldown holds, see
+ * shd-plan(1)); a warning says why actions are held.
+ */
+static void future_warn(const char *state, const struct shd_jrec *jr,
+			size_t nj, int64_t now)
+{
+	int64_t last = INT64_MIN;
+	char at[40], nw[40];
+
+	for (size_t i = 0; i < nj; i++)
+		if (jr[i].time > last)
+			last = jr[i].time;
+	/* now is whole seconds: a record of this second is not later */
+	if (last <= now || last - now < 1000)
+		return;
+	shd_time_format(last, at, sizeof(at));
+	shd_time_format(now, nw, sizeof(nw));
+	cli_warn("%s/journal: a record of %s is later than now (%s): did the "
+		 "clock go back? cooldowns count it as just made", state, at,
+		 nw);
+}
+
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *forecast = NULL, *state = NULL,
@@ -416,11 +440,12 @@ int main(int argc, char **argv)
 	struct shd_config conf;
 	struct shd_plan plan;
 	struct shd_jrec *jr = NULL;
+	struct shd_jinfo jinfo;
 	struct obsv obs = { 0 };
 	struct arow *rows;
 	int64_t now = (int64_t)time(NULL) * 1000, window;
 	char err[1024], tmp[4096];
-	int c, rc, quiet = 0, torn = 0;
+	int c, rc, quiet = 0;
 	json_t *j;
 	char *text;
 
@@ -452,12 +477,19 @@ int main(int argc, char **argv)
 		cli_die(rc == SHD_EINVAL ? EXIT_BADINPUT : cli_status(rc),
 			"%s", err);
 	state = cli_state_dir(state);
-	if ((rc = shd_journal_load(state, &jr, &nj, &torn, err,
-				   sizeof(err))))
+	/* the chain checked (and, with the key, the seals): allocations and
+	 * cooldowns are not taken from a history that may have been edited */
+	rc = shd_journal_read(state, key ? kbuf : NULL, klen, &jr, &nj, &jinfo,
+			      err, sizeof(err));
+	if (rc == SHD_EFORMAT)
+		cli_die(EXIT_BADINPUT, "%s\nhint: 'shd-apply --verify-journal' "
+			"checks it; see shd-apply(1), The journal", err);
+	if (rc)
 		cli_die(cli_status(rc), "%s", err);
-	if (torn)
+	if (jinfo.torn)
 		cli_warn("%s/journal: the last line is cut short (a crash?); "
 			 "shd-apply reports it", state);
+	future_warn(state, jr, nj, now);
 
 	rows = read_alerts(input, &nrow, &window);
 	gather(&obs, rows, nrow, window);

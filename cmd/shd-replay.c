@@ -431,8 +431,10 @@ int main(int argc, char **argv)
 					"shd-replay " SHD_VERSION) ||
 		    shd_schema_set_meta(&s, "metric", fl.metric) ||
 		    shd_frame_init(&u.f, &s, u.dict) < 0 ||
-		    shd_writer_open(&u.w, out_fd, &s, NULL) < 0)
+		    shd_writer_open(&u.w, out_fd, &s, NULL) < 0) {
+			shd_atomic_abort(out_fd, tmp);	/* no temp file left */
 			cli_die(EXIT_SYSTEM, "%s: cannot write", output);
+		}
 		for (int k = 0; k < SHD_NPOL; k++)
 			shd_dict_intern(u.dict, shd_policy_name[k],
 					strlen(shd_policy_name[k]), &u.pol[k]);
@@ -469,6 +471,8 @@ int main(int argc, char **argv)
 				    &u);
 		if (rc == SHD_EINVAL)
 			continue;
+		if (rc && output)
+			shd_atomic_abort(out_fd, tmp);	/* a write error */
 		if (rc)
 			cli_die(EXIT_SYSTEM, "%s: %s", r->name,
 				shd_strerror(rc));

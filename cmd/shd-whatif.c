@@ -642,16 +642,20 @@ int main(int argc, char **argv)
 	if (output) {
 		if ((out_fd = shd_atomic_open(output, tmp, sizeof(tmp))) < 0)
 			cli_die(EXIT_SYSTEM, "%s:", output);
-		if (shd_writer_open(&w, out_fd, s, NULL) < 0)
+		if (shd_writer_open(&w, out_fd, s, NULL) < 0) {
+			shd_atomic_abort(out_fd, tmp);	/* no temp file left */
 			cli_die(EXIT_SYSTEM, "%s: cannot write", output);
+		}
 	}
 	if (shd_frame_init(&f, s, shd_reader_dict(r)) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	while ((rc = shd_reader_next(r, &f)) == 0) {
 		feed(&x, &f, jr_, jo, js, shd_reader_dict(r));
-		if (w && shd_writer_write(w, &f) < 0)
+		if (w && shd_writer_write(w, &f) < 0) {
+			shd_atomic_abort(out_fd, tmp);
 			cli_die(EXIT_SYSTEM, "%s: %s", output,
 				shd_writer_errmsg(w));
+		}
 	}
 	if (rc != SHD_EOF) {
 		if (w)

@@ -28,6 +28,12 @@
 
 #define NSNIFF 64		/* data rows looked at to find numeric columns */
 #define SHOW 64			/* at most this much of a bad value in messages */
+/*
+ * The most columns a header may have: a stream holds at most 65535
+ * (man/shd-format.5). Refused at the header, before any per-column
+ * allocation, so a hostile header costs only its field array.
+ */
+#define MAX_COLUMNS 65535
 
 struct field {
 	const char *p;		/* into the buffer or into the scratch space */
@@ -109,7 +115,9 @@ static int isblank_byte(char c, char delim)
 
 /*
  * The next physical line in *LINE, *N bytes without its LF or CRLF (or a
- * lone CR at the very end). Returns 0 at the end of the buffer.
+ * lone CR at the very end). Returns 0 at the end of the buffer, -1 when
+ * the line is longer than SHD_LINE_MAX (P->lineno is then its number):
+ * the search for its end stops there, so a hostile line costs no more.
  */
 static int next_line(struct parser *P, const char **line, size_t *n)
 {
@@ -120,7 +128,12 @@ static int next_line(struct parser *P, const char **line, size_t *n)
 		return 0;
 	p = P->buf + P->pos;
 	rest = P->len - P->pos;
-	nl = memchr(p, '\n', rest);
+	/* SHD_LINE_MAX bytes, a CR, then the LF */
+	nl = memchr(p, '\n', rest < SHD_LINE_MAX + 2 ? rest : SHD_LINE_MAX + 2);
+	if (!nl && rest > SHD_LINE_MAX + 1) {
+		P->lineno++;
+		return -1;
+	}
 	if (nl) {
 		*n = (size_t)(nl - p);
 		P->pos += *n + 1;
@@ -598,7 +611,7 @@ static int sniff(struct parser *P)
 	size_t n;
 	int rc = 0;
 
-	while (rows < NSNIFF && next_line(P, &line, &n)) {
+	while (rows < NSNIFF && next_line(P, &line, &n) > 0) {
 		if (skip_line(line, n))
 			continue;
 		rows++;
@@ -1198,7 +1211,9 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 	const char *line;
 	size_t n;
 	uint64_t rowno = 0;
-	int rc = 0, have_header = 0;
+	int rc = 0, k, have_header = 0;
+	static const char toolong[] = "line longer than 1 MiB (not "
+				      "delimited text?)";
 
 	memset(&P, 0, sizeof P);
 	if (!d) {
@@ -1215,7 +1230,11 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 	if (P.len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
 		P.pos = 3;
 
-	while (next_line(&P, &line, &n)) {
+	while ((k = next_line(&P, &line, &n)) != 0) {
+		if (k < 0) {
+			rc = fail_line(&P, "header: %s", toolong);
+			goto out;
+		}
 		if (skip_line(line, n))
 			continue;
 		P.delim = P.o->delim ? P.o->delim : detect_delim(line, n);
@@ -1226,6 +1245,12 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 		}
 		if (rc < 0) {
 			rc = fail_line(&P, "header: %s", P.why);
+			goto out;
+		}
+		if (P.nf > MAX_COLUMNS) {
+			rc = fail_line(&P, "header: %zu columns, more than "
+				       "the %d a stream can hold", P.nf,
+				       MAX_COLUMNS);
 			goto out;
 		}
 		have_header = 1;
@@ -1247,7 +1272,12 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 	}
 	P.source = shd_acc_source(a);
 
-	while (next_line(&P, &line, &n)) {
+	while ((k = next_line(&P, &line, &n)) != 0) {
+		if (k < 0) {
+			/* not a row to skip: where it ends is unknown */
+			rc = fail_line(&P, "%s", toolong);
+			goto out;
+		}
 		if (skip_line(line, n))
 			continue;
 		if (P.fast) {

@@ -177,10 +177,70 @@ static int is_packed(const void *buf, size_t len)
 /* -------------------------------------------------------------- reading */
 
 /*
- * Reads FD to its end into a malloc'd buffer (*BUFP, *LENP; one spare byte
- * holds a NUL). Returns 0, -1 with errno set, or -2 when over MEMBER_MAX.
+ * Watches the lines of a member as it is read into memory, so that a
+ * hostile line (a gigabyte without a newline) is refused after
+ * SHD_LINE_MAX bytes rather than read whole: the delimited parser would
+ * refuse it anyway. JSON (first byte '{' or '[') and compressed data are
+ * not line-based and are not watched.
  */
-static int slurp(int fd, char **bufp, size_t *lenp)
+struct lines {
+	int mode;		/* LINES_* */
+	size_t seen;		/* bytes looked at */
+	size_t start;		/* where the current line starts */
+	uint64_t lineno;	/* of the current line, from 1 */
+};
+enum { LINES_UNKNOWN, LINES_TEXT, LINES_OFF };
+#define LINES_SNIFF 512		/* bytes needed to tell (tar magic at 257) */
+
+/* Looks at BUF up to LEN (FINAL: that is all); -1 when a line is too long. */
+static int lines_check(struct lines *lc, const char *buf, size_t len,
+		       int final)
+{
+	if (lc->mode == LINES_UNKNOWN) {
+		size_t off = 0;
+
+		if (len < LINES_SNIFF && !final)
+			return 0;
+		if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+			off = 3;
+		while (off < len && (buf[off] == ' ' || buf[off] == '\t' ||
+				     buf[off] == '\r' || buf[off] == '\n'))
+			off++;
+		lc->mode = is_packed(buf, len) ||
+			   (off < len && (buf[off] == '{' || buf[off] == '[')) ?
+			   LINES_OFF : LINES_TEXT;
+		lc->lineno = 1;
+	}
+	if (lc->mode != LINES_TEXT)
+		return 0;
+	while (lc->seen < len) {
+		const char *nl = memchr(buf + lc->seen, '\n', len - lc->seen);
+
+		if (!nl) {
+			lc->seen = len;
+			break;
+		}
+		lc->seen = (size_t)(nl - buf) + 1;
+		lc->start = lc->seen;
+		lc->lineno++;
+	}
+	/* the line, a CR and (not yet seen) its LF, as delimited.c allows */
+	return len - lc->start > SHD_LINE_MAX + 1 ? -1 : 0;
+}
+
+static int lines_fail(const struct input *in, const char *shown,
+		      const struct lines *lc)
+{
+	return fail(in, SHD_EFORMAT, "%s:%llu: line longer than 1 MiB (not "
+		    "delimited text?)", shown, (unsigned long long)lc->lineno);
+}
+
+/*
+ * Reads FD to its end into a malloc'd buffer (*BUFP, *LENP; one spare byte
+ * holds a NUL). Returns 0, -1 with errno set, -2 when over MEMBER_MAX, or
+ * -3 when LC finds a line too long.
+ */
+static int slurp(int fd, char **bufp, size_t *lenp, struct lines *lc)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -221,6 +281,14 @@ static int slurp(int fd, char **bufp, size_t *lenp)
 			free(buf);
 			return -2;
 		}
+		if (lines_check(lc, buf, len, 0) < 0) {
+			free(buf);
+			return -3;
+		}
+	}
+	if (lines_check(lc, buf, len, 1) < 0) {
+		free(buf);
+		return -3;
 	}
 	buf[len] = '\0';
 	*bufp = buf;
@@ -269,6 +337,7 @@ static int read_member(const struct input *in, struct archive *ar,
 		       char **bufp, size_t *capp, size_t *lenp)
 {
 	size_t len = 0;
+	struct lines lc = { 0 };
 	int r;
 
 	if (archive_entry_size_is_set(e)) {
@@ -311,7 +380,11 @@ static int read_member(const struct input *in, struct archive *ar,
 		if (bsz)
 			memcpy(*bufp + off, blk, bsz);
 		len = (size_t)end;
+		if (lines_check(&lc, *bufp, len, 0) < 0)
+			return lines_fail(in, shown, &lc);
 	}
+	if (lines_check(&lc, *bufp, len, 1) < 0)
+		return lines_fail(in, shown, &lc);
 	/* A sparse member may end in a hole. */
 	if (archive_entry_sparse_count(e) > 0 && archive_entry_size_is_set(e) &&
 	    (uint64_t)archive_entry_size(e) > len) {
@@ -457,6 +530,7 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 	char *buf = NULL;
 	size_t len = 0;
 	void *map = MAP_FAILED;
+	struct lines lc = { 0 };
 
 	if (n)
 		errbuf[0] = '\0';
@@ -506,7 +580,11 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		munmap(map, (size_t)st.st_size);
 		goto out;
 	}
-	r = slurp(fd, &buf, &len);
+	r = slurp(fd, &buf, &len, &lc);
+	if (r == -3) {
+		status = lines_fail(&in, in.shown, &lc);
+		goto out;
+	}
 	if (r == -2) {
 		status = fail(&in, SHD_EFORMAT,
 			      "%s: input larger than 4 GiB, not read", in.shown);

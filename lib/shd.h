@@ -437,9 +437,12 @@ struct shd_parse_opts {
  * (LEN bytes, need not be NUL-terminated) named NAME in messages, adding its
  * rows to A under one new source. Numeric columns other than time and key
  * become metrics (all of them unless O->renames selects). Empty cells and
- * "NaN"/"null"/"NA" are NaN. Returns 0, SHD_EFORMAT (details in D->msg) or
+ * "NaN"/"null"/"NA" are NaN. A line longer than SHD_LINE_MAX, or a header
+ * of more than 65535 columns, is refused (SHD_EFORMAT): memory stays
+ * bounded on hostile input. Returns 0, SHD_EFORMAT (details in D->msg) or
  * SHD_ENOMEM.
  */
+#define SHD_LINE_MAX ((size_t)1 << 20)	/* longest line of delimited text */
 int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 			const char *name, const struct shd_parse_opts *o,
 			struct shd_diag *d);
