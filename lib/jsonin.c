@@ -164,6 +164,47 @@ static const char *apply_renames(const struct shd_parse_opts *o,
 	return NULL;
 }
 
+/*
+ * With --metric NEW=OLD renames, makes every NEW a column of A in the
+ * order the renames were given, before any series is read: the columns
+ * then follow -m, as for delimited input, not the order in which the
+ * series happen to arrive. A NEW that no series has stays a column of
+ * NaN, like an empty CSV column. The names are cleaned as target_add
+ * cleans them, so that its lookups find these columns.
+ */
+static int register_renames(struct shd_acc *a, const struct jctx *c)
+{
+	const struct shd_parse_opts *o = c->o;
+
+	if (!o)
+		return 0;
+	for (size_t i = 0; i < o->nrenames; i++) {
+		const char *to = o->renames[i].to;
+		char *m;
+		int r;
+
+		if (!to || !o->renames[i].from)
+			continue;
+		m = metric_name(to, strlen(to));
+		if (!m)
+			return nomem(c);
+		r = shd_acc_metric(a, m, NULL);
+		if (r == SHD_ENOMEM) {
+			free(m);
+			return nomem(c);
+		}
+		if (r < 0) {
+			jfail(c, "", "--metric %.64s=%.64s: '%.64s' cannot be "
+			      "a column (reserved name, or too many metrics)",
+			      to, o->renames[i].from, m);
+			free(m);
+			return SHD_EFORMAT;
+		}
+		free(m);
+	}
+	return 0;
+}
+
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
@@ -522,8 +563,9 @@ int shd_parse_prometheus(struct shd_acc *a, const char *buf, size_t len,
 			 struct shd_diag *d)
 {
 	struct jctx c = { name ? name : "<input>", o, d, 0, "" };
+	int r = register_renames(a, &c);
 
-	return each_doc(a, &c, buf, len, prom_doc);
+	return r < 0 ? r : each_doc(a, &c, buf, len, prom_doc);
 }
 
 /* ----------------------------------------------------------- CloudWatch */
@@ -714,8 +756,9 @@ int shd_parse_cloudwatch(struct shd_acc *a, const char *buf, size_t len,
 			 struct shd_diag *d)
 {
 	struct jctx c = { name ? name : "<input>", o, d, 0, "" };
+	int r = register_renames(a, &c);
 
-	return each_doc(a, &c, buf, len, cw_doc);
+	return r < 0 ? r : each_doc(a, &c, buf, len, cw_doc);
 }
 
 /* ------------------------------------------------------------- formats */

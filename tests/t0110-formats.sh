@@ -49,6 +49,23 @@ time,resource,alive
 1700000000.500,localhost:9100,0
 EOF
 
+# columns in -m order, as for CSV, not in the order the series arrive
+# (node_load1 comes first in the file); a name no series has is a column
+# of NaN; CloudWatch alike
+shd-ingest -m mem=node_memory_MemAvailable_bytes -m none=nosuch -m load=node_load1 \
+	"$TDATA/prom-matrix.json" | shd-cat -e -r b:9100 >"$T/got"
+want "prometheus --metric in -m order" <<'EOF'
+time,resource,mem,none,load
+1435781430.781,b:9100,2100000000,,1.5
+1435781445.781,b:9100,inf,,1.75
+1435781460.781,b:9100,2100000000,,2
+EOF
+shd-ingest -m net_in=NetworkInBytes -m cpu=CPUUtilization "$TDATA/cw.json" |
+	shd-cat -e -H -r i-0abc123 --to 1704067500 >"$T/got"
+want "cloudwatch --metric in -m order" <<'EOF'
+1704067200,i-0abc123,,3.125
+EOF
+
 # an error response is reported with Prometheus' own words, detected or
 # forced, and nothing is written
 expect_status 3 shd-ingest -F prometheus "$TDATA/prom-error.json"

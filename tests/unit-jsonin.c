@@ -340,6 +340,62 @@ static void test_prom_renames_select(void)
 	shd_acc_free(a);
 }
 
+/*
+ * Columns follow the order of --metric NEW=OLD, as for CSV, not the order
+ * the series arrive in (node_load1 first in the fixture); a NEW no series
+ * has is a column of NaN; the unit is still inferred from the new name.
+ */
+static void test_prom_renames_order(void)
+{
+	const struct shd_rename ren[] = {
+		{ "mem_bytes", "node_memory_MemAvailable_bytes" },
+		{ "gone", "no_such_metric" },
+		{ "load", "node_load1" },
+	};
+	struct shd_parse_opts o = { 0 };
+	struct shd_acc *a = shd_acc_new();
+	struct shd_diag d = { 0 };
+	struct table tb;
+
+	o.renames = ren;
+	o.nrenames = 3;
+	EXPECT_EQ_INT(parse_fixture(shd_parse_prometheus, a, "prom-matrix.json",
+				    &o, &d), 0);
+	/* A second input keeps the order the first one set. */
+	EXPECT_EQ_INT(parse_fixture(shd_parse_prometheus, a, "prom-matrix.json",
+				    &o, &d), 0);
+	dump(a, &tb);
+	EXPECT_EQ_INT(tb.schema.ncols, 5);
+	EXPECT_EQ_STR(tb.schema.cols[2].name, "mem_bytes");
+	EXPECT_EQ_STR(tb.schema.cols[2].unit, "bytes");
+	EXPECT_EQ_STR(tb.schema.cols[3].name, "gone");
+	EXPECT_EQ_STR(tb.schema.cols[4].name, "load");
+	EXPECT_EQ_STR(tb.key[0], "a:9100");
+	EXPECT_SAME_DOUBLE(tb.v[0][2], 8254341120.0);
+	EXPECT(isnan(tb.v[0][3]));
+	EXPECT_SAME_DOUBLE(tb.v[0][4], 0.25);
+	shd_schema_release(&tb.schema);
+	shd_acc_free(a);
+}
+
+/* A reserved NEW name fails before anything is read. */
+static void test_prom_renames_reserved(void)
+{
+	const struct shd_rename ren[] = { { "time", "node_load1" } };
+	struct shd_parse_opts o = { 0 };
+	struct shd_acc *a = shd_acc_new();
+	struct shd_diag d = { 0 };
+
+	o.renames = ren;
+	o.nrenames = 1;
+	EXPECT_EQ_INT(parse_fixture(shd_parse_prometheus, a, "prom-matrix.json",
+				    &o, &d), SHD_EFORMAT);
+	EXPECT(strstr(d.msg, "prom-matrix.json: --metric time=node_load1: "
+			     "'time' cannot be a column") != NULL);
+	EXPECT_EQ_INT(shd_acc_rows(a), 0);
+	shd_acc_free(a);
+}
+
 static void test_prom_names_and_units(void)
 {
 	static const char text[] =
@@ -741,6 +797,34 @@ static void test_cw_renames_select(void)
 	shd_acc_free(a);
 }
 
+/* CloudWatch too: -m order, not the order of MetricDataResults. */
+static void test_cw_renames_order(void)
+{
+	const struct shd_rename ren[] = {
+		{ "net_in", "NetworkInBytes" },
+		{ "cpu", "CPUUtilization" },
+	};
+	struct shd_parse_opts o = { 0 };
+	struct shd_acc *a = shd_acc_new();
+	struct shd_diag d = { 0 };
+	struct table tb;
+
+	o.renames = ren;
+	o.nrenames = 2;
+	EXPECT_EQ_INT(parse_fixture(shd_parse_cloudwatch, a, "cw.json", &o, &d),
+		      0);
+	EXPECT_EQ_INT(shd_acc_rows(a), 7);
+	dump(a, &tb);
+	EXPECT_EQ_INT(tb.schema.ncols, 4);
+	EXPECT_EQ_STR(tb.schema.cols[2].name, "net_in");
+	EXPECT_EQ_STR(tb.schema.cols[3].name, "cpu");
+	EXPECT_EQ_STR(tb.key[0], "i-0abc123");
+	EXPECT(isnan(tb.v[0][2]));
+	EXPECT_SAME_DOUBLE(tb.v[0][3], 3.125);
+	shd_schema_release(&tb.schema);
+	shd_acc_free(a);
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_format_detect),
 	TEST(test_format_detect_fixtures),
@@ -750,6 +834,8 @@ static const struct harness_case cases[] = {
 	TEST(test_prom_error_response),
 	TEST(test_prom_options),
 	TEST(test_prom_renames_select),
+	TEST(test_prom_renames_order),
+	TEST(test_prom_renames_reserved),
 	TEST(test_prom_names_and_units),
 	TEST(test_prom_bad_points),
 	TEST(test_prom_structural_errors),
@@ -763,6 +849,7 @@ static const struct harness_case cases[] = {
 	TEST(test_cw_bad_points),
 	TEST(test_cw_structural_errors),
 	TEST(test_cw_renames_select),
+	TEST(test_cw_renames_order),
 };
 
 int main(void)
