@@ -315,6 +315,25 @@ static int push_job(struct pred *pd, size_t k, size_t r, size_t t, char *err,
 	return 0;
 }
 
+/*
+ * How much of a known resource's history a forecast from its latest time
+ * reads, with room for the seasonal values' fallbacks (the same slot a
+ * season earlier when the first is missing): the lookback and the AR's
+ * lags, two of the longest season, and the horizon. Everything before is
+ * let go while the stream is read, so memory does not grow with the
+ * length of the history. An unseen resource keeps all (it is fitted from
+ * it).
+ */
+static size_t keep_tail(void *ctx, const char *key)
+{
+	const struct shd_model *m = ctx;
+	size_t season = m->week > m->day ? m->week : m->day;
+
+	if (shd_model_find(m, key) < 0)
+		return 0;
+	return m->lookback + m->ar_p + 2 * season + m->horizon;
+}
+
 /* Does series S have a value of any metric in the window ending at T? */
 static int has_window(const struct pred *pd, const struct shd_pseries *s,
 		      size_t t)
@@ -797,8 +816,9 @@ int main(int argc, char **argv)
 				 "%lld ms: averaged onto the model's grid",
 				 iname, ms, (long long)mdl.step);
 	}
-	rc = shd_panel_read(&panel, r, (const char *const *)mdl.metric,
-			    mdl.nmetric, mdl.step);
+	rc = shd_panel_read_keep(&panel, r, (const char *const *)mdl.metric,
+				 mdl.nmetric, mdl.step, o.rolling || o.has_to ?
+				 NULL : keep_tail, &mdl);
 	if (rc) {
 		const char *msg = panel.err[0] ? panel.err : shd_strerror(rc);
 		if (strncmp(msg, o.input, strlen(o.input)) == 0)

@@ -3,27 +3,36 @@
  * atomically and loading it back with every field checked (model.h).
  *
  * The file:
- *   magic(8) "\x89SHM\r\n\x1a\n"  major u16 = 1  minor u16  jlen u32
+ *   magic(8) "\x89SHM\r\n\x1a\n"  major u16 = 2  minor u16  jlen u32
  *   JSON header (jlen bytes)
+ *   the series, binary (the header's "series_bytes" bytes)
  *   float32 weights of each network, little-endian, nets in order
  *   XXH3-64 of every byte before it (u64)
- * All integers little-endian.
+ * All integers and floats little-endian.
  *
- * The JSON header (every number a JSON number; NaN is null where allowed,
- * and a q half-width of null is +infinity):
+ * The JSON header (every number a JSON number; NaN is null where allowed):
  *   { "format": "shd-model", "step": ms,
  *     "metrics": [name...], "units": [unit...], "resources": [name...],
- *     "series": [ (R*M, resource r metric m at r*M+m)
- *        { "resource", "metric", "center", "scale", "mase_scale",
- *          "method": "lstm"|..., "val_err": { "lstm": x|null, ... },
- *          "ar": { "H", "p", "day", "week", "k", "coef": [H*k],
- *                  "nfit": [H] },
- *          "q": [[H] per method] } ... ],
+ *     "series_bytes": n,
  *     "data_from", "data_to": ms, "fingerprint": "16 hex digits",
  *     "lookback", "horizon", "day", "week", "ar_p",
  *     "coverage", "seed", "per_resource": bool,
  *     "nets": [{ "n_in", "n_hidden", "n_layers", "n_out", "nparams" }],
  *     "report": any JSON value or null }
+ *
+ * The series, R*M records (resource r metric m is record r*M+m), each:
+ *   f64 center, scale, mase_scale (NaN: not known)
+ *   f64 val_err[5] in method order (NaN: not computed)
+ *   u32 method, u32 ar p, u32 ar day, u32 ar week (k = p-1 + day? +
+ *       week? + 1)
+ *   u32 nfit[H]
+ *   f64 coef[H*k]
+ *   f64 q[5*H], method-major (+inf: too few residuals)
+ * Binary, not JSON, because a fleet's model holds tens of thousands of
+ * series: 10,000 resources x 4 metrics is some 150 MB of numbers, which
+ * JSON would triple and jansson take many seconds and gigabytes to read.
+ * (Format 1 had them in the JSON header; such files are refused with a
+ * version message: retrain.)
  *
  * Loading checks the magic, the version and the checksum before the JSON
  * is trusted; then every field's type and range and every array's length
@@ -48,9 +57,10 @@
 #include "model.h"
 
 #define MAGIC "\x89SHM\r\n\x1a\n"
-#define MAJOR 1
+#define MAJOR 2
 #define MINOR 0
 #define PREFIX_LEN 16		/* magic, major, minor, jlen */
+#define SER_FIXED (8 * (3 + SHD_M_COUNT) + 4 * 4)	/* a series' first bytes */
 #define TRAILER_LEN 8
 
 /* Bounds on sizes (far above any real model, far below an overflow). */
@@ -104,14 +114,39 @@ void shd_model_release(struct shd_model *m)
 		shd_lstm_release(&m->net[k]);
 	free(m->net);
 	free(m->report);
+	shd_dict_free(m->index);
 	shd_model_init(m);
 }
 
 long shd_model_find(const struct shd_model *m, const char *key)
 {
-	for (size_t r = 0; r < m->nres; r++)
-		if (strcmp(m->res[r], key) == 0)
-			return (long)r;
+	/* The index is a cache: filling it changes nothing the model says,
+	 * so a const model may fill it. */
+	struct shd_model *w = (struct shd_model *)m;
+	uint32_t id;
+
+	if (w->index && shd_dict_count(w->index) > m->nres) {
+		shd_dict_free(w->index);	/* resources went: start over */
+		w->index = NULL;
+	}
+	if (!w->index)
+		w->index = shd_dict_new();
+	for (size_t r = w->index ? shd_dict_count(w->index) : 0;
+	     w->index && r < m->nres; r++)
+		if (shd_dict_intern(w->index, m->res[r], strlen(m->res[r]),
+				    &id) < 0 || id != r) {
+			/* out of memory (or a duplicate name): no cache */
+			shd_dict_free(w->index);
+			w->index = NULL;
+		}
+	if (!w->index) {
+		for (size_t r = 0; r < m->nres; r++)
+			if (strcmp(m->res[r], key) == 0)
+				return (long)r;
+		return -1;
+	}
+	if (shd_dict_find(w->index, key, strlen(key), &id) == 0)
+		return (long)id;
 	return -1;
 }
 
@@ -149,65 +184,59 @@ static json_t *uint_json(uint64_t v)
 	return v <= INT64_MAX ? json_integer((json_int_t)v) : NULL;
 }
 
-static json_t *series_json(const struct shd_model *m, size_t r, size_t mi)
+/* The size of series record S's bytes (see the top of this file). */
+static size_t series_size(const struct shd_mseries *s, size_t H)
 {
-	const struct shd_mseries *s = &m->ser[r * m->nmetric + mi];
-	const struct shd_ar *ar = &s->ar;
-	json_t *o = json_object(), *ve = json_object(), *a = json_object();
-	json_t *coef = json_array(), *nfit = json_array(), *q = json_array();
-	int bad = !o || !ve || !a || !coef || !nfit || !q;
+	return SER_FIXED + 4 * H + 8 * H * s->ar.k + 8 * SHD_M_COUNT * H;
+}
 
-	for (int k = 0; k < SHD_M_COUNT && !bad; k++)
-		bad |= set(ve, method_names[k], num_or_null(s->val_err[k]));
-	for (size_t i = 0; i < ar->H * ar->k && !bad; i++)
-		bad |= push(coef, json_real(ar->coef[i]));
-	for (size_t h = 0; h < ar->H && !bad; h++)
-		bad |= push(nfit, uint_json(ar->nfit ? ar->nfit[h] : 0));
-	for (int k = 0; k < SHD_M_COUNT && !bad; k++) {
-		json_t *row = json_array();
-		bad |= push(q, row);
-		/* a NaN half-width (never calibrated) is as wide as inf */
-		for (size_t h = 0; h < m->horizon && !bad; h++)
-			bad |= push(row, num_or_null(s->q[k * m->horizon + h]));
-	}
-	if (!bad) {
-		bad |= set(a, "H", uint_json(ar->H));
-		bad |= set(a, "p", uint_json(ar->p));
-		bad |= set(a, "day", uint_json(ar->day));
-		bad |= set(a, "week", uint_json(ar->week));
-		bad |= set(a, "k", uint_json(ar->k));
-		bad |= json_object_set(a, "coef", coef);
-		bad |= json_object_set(a, "nfit", nfit);
-		bad |= set(o, "resource", json_string(m->res[r]));
-		bad |= set(o, "metric", json_string(m->metric[mi]));
-		bad |= set(o, "center", json_real(s->center));
-		bad |= set(o, "scale", json_real(s->scale));
-		bad |= set(o, "mase_scale", num_or_null(s->mase_scale));
-		bad |= set(o, "method", json_string(shd_method_name(s->method)));
-		bad |= json_object_set(o, "val_err", ve);
-		bad |= json_object_set(o, "ar", a);
-		bad |= json_object_set(o, "q", q);
-	}
-	json_decref(ve);
-	json_decref(a);
-	json_decref(coef);
-	json_decref(nfit);
-	json_decref(q);
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+static uint8_t *put_f64(uint8_t *b, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, 8);
+	shd_put_le64(b, u);
+	return b + 8;
+}
+
+static uint8_t *put_u32(uint8_t *b, size_t v)
+{
+	shd_put_le32(b, (uint32_t)v);
+	return b + 4;
+}
+
+/* Writes series record S at B; returns the end. */
+static uint8_t *series_put(uint8_t *b, const struct shd_mseries *s, size_t H)
+{
+	const struct shd_ar *ar = &s->ar;
+
+	b = put_f64(b, s->center);
+	b = put_f64(b, s->scale);
+	b = put_f64(b, s->mase_scale);
+	for (int k = 0; k < SHD_M_COUNT; k++)
+		b = put_f64(b, s->val_err[k]);
+	b = put_u32(b, (size_t)s->method);
+	b = put_u32(b, ar->p);
+	b = put_u32(b, ar->day);
+	b = put_u32(b, ar->week);
+	for (size_t h = 0; h < H; h++)
+		b = put_u32(b, ar->nfit ? ar->nfit[h] : 0);
+	for (size_t i = 0; i < H * ar->k; i++)
+		b = put_f64(b, ar->coef[i]);
+	/* a NaN half-width (never calibrated) is as wide as inf */
+	for (size_t j = 0; j < SHD_M_COUNT * H; j++)
+		b = put_f64(b, isnan(s->q[j]) ? INFINITY : s->q[j]);
+	return b;
 }
 
 /* The JSON header of M, or NULL (out of memory, or M not valid). */
-static json_t *header_json(const struct shd_model *m)
+static json_t *header_json(const struct shd_model *m, size_t series_bytes)
 {
 	json_t *o = json_object(), *mets = json_array(), *units = json_array();
-	json_t *res = json_array(), *ser = json_array(), *nets = json_array();
+	json_t *res = json_array(), *nets = json_array();
 	json_t *report = NULL;
 	char fp[17];
-	int bad = !o || !mets || !units || !res || !ser || !nets;
+	int bad = !o || !mets || !units || !res || !nets;
 
 	for (size_t k = 0; k < m->nmetric && !bad; k++) {
 		bad |= push(mets, json_string(m->metric[k]));
@@ -215,9 +244,6 @@ static json_t *header_json(const struct shd_model *m)
 	}
 	for (size_t r = 0; r < m->nres && !bad; r++)
 		bad |= push(res, json_string(m->res[r]));
-	for (size_t r = 0; r < m->nres && !bad; r++)
-		for (size_t k = 0; k < m->nmetric && !bad; k++)
-			bad |= push(ser, series_json(m, r, k));
 	for (size_t k = 0; k < m->nnet && !bad; k++) {
 		const struct shd_lstm_config *c = &m->net[k].cfg;
 		json_t *n = json_object();
@@ -244,7 +270,7 @@ static json_t *header_json(const struct shd_model *m)
 		bad |= json_object_set(o, "metrics", mets);
 		bad |= json_object_set(o, "units", units);
 		bad |= json_object_set(o, "resources", res);
-		bad |= json_object_set(o, "series", ser);
+		bad |= set(o, "series_bytes", uint_json(series_bytes));
 		bad |= set(o, "data_from", json_integer(m->data_from));
 		bad |= set(o, "data_to", json_integer(m->data_to));
 		bad |= set(o, "fingerprint", json_string(fp));
@@ -262,7 +288,6 @@ static json_t *header_json(const struct shd_model *m)
 	json_decref(mets);
 	json_decref(units);
 	json_decref(res);
-	json_decref(ser);
 	json_decref(nets);
 	json_decref(report);
 	if (bad) {
@@ -333,15 +358,17 @@ int shd_model_save(const struct shd_model *m, const char *path)
 {
 	json_t *hdr;
 	char *js = NULL, tmp[4096];
-	uint8_t *buf = NULL;
-	size_t jlen, nw = 0, len, off;
+	uint8_t *buf = NULL, *b;
+	size_t jlen, nw = 0, sb = 0, len, off;
 	int fd, rc = 0;
 
 	if (!savable(m)) {
 		errno = EINVAL;
 		return SHD_EINVAL;
 	}
-	hdr = header_json(m);
+	for (size_t i = 0; i < m->nres * m->nmetric; i++)
+		sb += series_size(&m->ser[i], m->horizon);
+	hdr = header_json(m, sb);
 	if (!hdr) {
 		errno = m->report ? EINVAL : ENOMEM;
 		return m->report ? SHD_EINVAL : SHD_ENOMEM;
@@ -356,12 +383,12 @@ int shd_model_save(const struct shd_model *m, const char *path)
 	jlen = strlen(js);
 	for (size_t k = 0; k < m->nnet; k++)
 		nw += m->net[k].nparams;
-	if (jlen > UINT32_MAX || nw > (SIZE_MAX - jlen - 64) / 4) {
+	if (jlen > UINT32_MAX || nw > (SIZE_MAX - jlen - sb - 64) / 4) {
 		free(js);
 		errno = EFBIG;
 		return SHD_EIO;
 	}
-	len = PREFIX_LEN + jlen + 4 * nw + TRAILER_LEN;
+	len = PREFIX_LEN + jlen + sb + 4 * nw + TRAILER_LEN;
 	buf = malloc(len);
 	if (!buf) {
 		free(js);
@@ -374,7 +401,10 @@ int shd_model_save(const struct shd_model *m, const char *path)
 	shd_put_le32(buf + 12, (uint32_t)jlen);
 	memcpy(buf + PREFIX_LEN, js, jlen);
 	free(js);
-	off = PREFIX_LEN + jlen;
+	b = buf + PREFIX_LEN + jlen;
+	for (size_t i = 0; i < m->nres * m->nmetric; i++)
+		b = series_put(b, &m->ser[i], m->horizon);
+	off = (size_t)(b - buf);
 	for (size_t k = 0; k < m->nnet; k++)
 		for (size_t i = 0; i < m->net[k].nparams; i++, off += 4) {
 			uint32_t u;
@@ -570,117 +600,94 @@ static const char *duplicate(char **v, size_t n, int *nomem)
 	return dup;
 }
 
-static int load_ar(struct ld *l, json_t *o, struct shd_ar *ar,
-		   const struct shd_model *m)
-{
-	int rc = 0;
-	json_t *coef, *nfit;
+/* A cursor over the series bytes. */
+struct cur {
+	const uint8_t *p, *end;
+};
 
-	ar->H = get_uint(l, o, "H", m->horizon, m->horizon, &rc);
-	ar->p = get_uint(l, o, "p", 1, MAX_STEPS, &rc);
-	ar->day = get_uint(l, o, "day", 0, MAX_SEASON, &rc);
-	ar->week = get_uint(l, o, "week", 0, MAX_SEASON, &rc);
-	ar->k = get_uint(l, o, "k", 1, MAX_STEPS + 3, &rc);
-	if (rc)
-		return rc;
-	if (ar->k != ar->p - 1 + !!ar->day + !!ar->week + 1)
-		return bad(l, "header: %sar: k = %zu does not match p = %zu, "
-			   "day = %zu, week = %zu", l->where, ar->k, ar->p,
-			   ar->day, ar->week);
-	coef = get_array(l, o, "coef", ar->H * ar->k, &rc);
-	nfit = get_array(l, o, "nfit", ar->H, &rc);
-	if (rc)
-		return rc;
-	ar->coef = malloc(ar->H * ar->k * sizeof(*ar->coef));
-	ar->nfit = malloc(ar->H * sizeof(*ar->nfit));
-	if (!ar->coef || !ar->nfit)
-		return SHD_ENOMEM;
-	for (size_t i = 0; i < ar->H * ar->k && !rc; i++) {
-		ar->coef[i] = num_value(l, json_array_get(coef, i), "ar coef", 0,
-					&rc);
-		if (!rc && !isfinite(ar->coef[i]))
-			rc = bad(l, "header: %sar coef %zu is not finite",
-				 l->where, i);
-	}
-	for (size_t h = 0; h < ar->H && !rc; h++) {
-		json_t *v = json_array_get(nfit, h);
-		if (!json_is_integer(v) || json_integer_value(v) < 0)
-			return bad(l, "header: %sar nfit %zu must be an integer "
-				   ">= 0", l->where, h);
-		ar->nfit[h] = (size_t)json_integer_value(v);
-	}
-	return rc;
+static double get_f64(struct cur *c)
+{
+	uint64_t u = shd_get_le64(c->p);
+	double v;
+
+	memcpy(&v, &u, 8);
+	c->p += 8;
+	return v;
 }
 
-static int load_series(struct ld *l, json_t *o, struct shd_mseries *s,
-		       const struct shd_model *m, size_t r, size_t mi)
+static uint32_t get_u32(struct cur *c)
 {
-	int rc = 0;
-	size_t H = m->horizon;
-	json_t *v, *ve, *ar, *q;
+	uint32_t v = shd_get_le32(c->p);
 
-	if (!json_is_object(o))
-		return bad(l, "header: %smust be an object", l->where);
-	for (int k = 0; k < 2; k++) {
-		const char *key = k ? "metric" : "resource";
-		const char *want = k ? m->metric[mi] : m->res[r];
-		v = json_object_get(o, key);
-		if (v && (!json_is_string(v) || strcmp(json_string_value(v), want)))
-			return bad(l, "header: %s'%s' should be '%s'", l->where,
-				   key, want);
-	}
-	s->center = get_num(l, o, "center", 0, &rc);
-	s->scale = get_num(l, o, "scale", 0, &rc);
-	s->mase_scale = get_num(l, o, "mase_scale", 1, &rc);
-	if (rc)
-		return rc;
+	c->p += 4;
+	return v;
+}
+
+/* Series record I (resource r, metric mi) at C into S, every field checked. */
+static int load_series(struct ld *l, struct cur *c, struct shd_mseries *s,
+		       const struct shd_model *m)
+{
+	size_t H = m->horizon;
+	struct shd_ar *ar = &s->ar;
+	uint32_t method;
+
+	if ((size_t)(c->end - c->p) < SER_FIXED + 4 * H)
+		return bad(l, "%struncated ('series_bytes' too small)",
+			   l->where);
+	s->center = get_f64(c);
+	s->scale = get_f64(c);
+	s->mase_scale = get_f64(c);
 	if (!isfinite(s->center))
-		return bad(l, "header: %scenter must be finite", l->where);
+		return bad(l, "%scenter must be finite", l->where);
 	if (!(s->scale > 0) || !isfinite(s->scale))
-		return bad(l, "header: %sscale must be > 0", l->where);
+		return bad(l, "%sscale must be > 0", l->where);
 	if (s->mase_scale < 0 || isinf(s->mase_scale))
-		return bad(l, "header: %smase_scale must be >= 0", l->where);
-	v = member(l, o, "method", JSON_STRING, &rc);
-	if (rc)
-		return rc;
-	s->method = shd_method_parse(json_string_value(v));
-	if (s->method < 0)
-		return bad(l, "header: %sunknown method '%s'", l->where,
-			   json_string_value(v));
-	if (s->method == SHD_M_LSTM && !l->nnet)
-		return bad(l, "header: %smethod lstm, but the model has no "
-			   "network", l->where);
-	ve = member(l, o, "val_err", JSON_OBJECT, &rc);
-	for (int k = 0; k < SHD_M_COUNT && !rc; k++) {
-		s->val_err[k] = get_num(l, ve, method_names[k], 1, &rc);
-		if (!rc && (s->val_err[k] < 0 || isinf(s->val_err[k])))
-			rc = bad(l, "header: %sval_err %s must be >= 0",
-				 l->where, method_names[k]);
-	}
-	ar = member(l, o, "ar", JSON_OBJECT, &rc);
-	if (rc || (rc = load_ar(l, ar, &s->ar, m)))
-		return rc;
-	q = get_array(l, o, "q", SHD_M_COUNT, &rc);
-	if (rc)
-		return rc;
-	s->q = malloc(SHD_M_COUNT * H * sizeof(*s->q));
-	if (!s->q)
-		return SHD_ENOMEM;
+		return bad(l, "%smase_scale must be >= 0", l->where);
 	for (int k = 0; k < SHD_M_COUNT; k++) {
-		json_t *row = json_array_get(q, (size_t)k);
-		if (!json_is_array(row) || json_array_size(row) != H)
-			return bad(l, "header: %sq[%d] must be an array of %zu "
-				   "(the horizon)", l->where, k, H);
-		for (size_t h = 0; h < H; h++) {
-			double x = num_value(l, json_array_get(row, h), "q", 1,
-					     &rc);
-			if (rc)
-				return rc;
-			if (x < 0 || isinf(x))
-				return bad(l, "header: %sq[%d][%zu] must be >= 0 "
-					   "(null: infinite)", l->where, k, h);
-			s->q[(size_t)k * H + h] = isnan(x) ? INFINITY : x;
-		}
+		s->val_err[k] = get_f64(c);
+		if (s->val_err[k] < 0 || isinf(s->val_err[k]))
+			return bad(l, "%sval_err %s must be >= 0", l->where,
+				   method_names[k]);
+	}
+	method = get_u32(c);
+	if (method >= SHD_M_COUNT)
+		return bad(l, "%sunknown method %u", l->where, method);
+	s->method = (int)method;
+	if (s->method == SHD_M_LSTM && !l->nnet)
+		return bad(l, "%smethod lstm, but the model has no network",
+			   l->where);
+	ar->H = H;
+	ar->p = get_u32(c);
+	ar->day = get_u32(c);
+	ar->week = get_u32(c);
+	if (!ar->p || ar->p > MAX_STEPS || ar->day > MAX_SEASON ||
+	    ar->week > MAX_SEASON)
+		return bad(l, "%sar: p = %zu, day = %zu or week = %zu out of "
+			   "range", l->where, ar->p, ar->day, ar->week);
+	ar->k = ar->p - 1 + !!ar->day + !!ar->week + 1;
+	if ((size_t)(c->end - c->p) < 4 * H + 8 * H * ar->k +
+	    8 * SHD_M_COUNT * H)
+		return bad(l, "%struncated ('series_bytes' too small)",
+			   l->where);
+	ar->nfit = malloc(H * sizeof(*ar->nfit));
+	ar->coef = malloc(H * ar->k * sizeof(*ar->coef));
+	s->q = malloc(SHD_M_COUNT * H * sizeof(*s->q));
+	if (!ar->nfit || !ar->coef || !s->q)
+		return SHD_ENOMEM;
+	for (size_t h = 0; h < H; h++)
+		ar->nfit[h] = get_u32(c);
+	for (size_t i = 0; i < H * ar->k; i++) {
+		ar->coef[i] = get_f64(c);
+		if (!isfinite(ar->coef[i]))
+			return bad(l, "%sar coef %zu is not finite", l->where,
+				   i);
+	}
+	for (size_t j = 0; j < SHD_M_COUNT * H; j++) {
+		double x = get_f64(c);
+		if (!(x >= 0))
+			return bad(l, "%sq[%zu][%zu] must be >= 0", l->where,
+				   j / H, j % H);
+		s->q[j] = x;
 	}
 	return 0;
 }
@@ -762,10 +769,11 @@ static int load_nets(struct ld *l, json_t *root, struct shd_model *m,
 }
 
 /* Everything but the weights, from the JSON header ROOT. */
-static int load_header(struct ld *l, json_t *root, struct shd_model *m)
+static int load_header(struct ld *l, json_t *root, struct cur *ser,
+		       struct shd_model *m)
 {
 	int rc = 0;
-	json_t *mets, *units, *res, *ser, *v;
+	json_t *mets, *units, *res, *v;
 	const char *dup;
 	int nomem;
 
@@ -839,9 +847,6 @@ static int load_header(struct ld *l, json_t *root, struct shd_model *m)
 		return bad(l, "header: horizon x metrics too large");
 
 	/* the networks first: a series' method lstm needs one */
-	ser = get_array(l, root, "series", m->nres * m->nmetric, &rc);
-	if (rc)
-		return rc;
 	v = json_object_get(root, "nets");
 	if (!json_is_array(v))
 		return bad(l, "header: missing or bad 'nets'");
@@ -855,11 +860,13 @@ static int load_header(struct ld *l, json_t *root, struct shd_model *m)
 			size_t i = r * m->nmetric + k;
 			snprintf(l->where, sizeof(l->where), "series %zu '%s' "
 				 "'%s': ", i, m->res[r], m->metric[k]);
-			rc = load_series(l, json_array_get(ser, i), &m->ser[i],
-					 m, r, k);
+			rc = load_series(l, ser, &m->ser[i], m);
 			if (rc)
 				return rc;
 		}
+	if (ser->p != ser->end)
+		return bad(l, "'series_bytes' is %zu bytes too large",
+			   (size_t)(ser->end - ser->p));
 	l->where[0] = '\0';
 	v = json_object_get(root, "report");
 	if (v && !json_is_null(v)) {
@@ -915,13 +922,15 @@ static int slurp(int fd, uint8_t **buf, size_t *len)
 
 /*
  * A checksum failed: is the file cut short? The JSON (not trusted, only
- * parsed) says how many weights there should be.
+ * parsed) says how many bytes of series and weights there should be.
  */
-static size_t expected_weights(const uint8_t *js, size_t jlen)
+static size_t expected_body(const uint8_t *js, size_t jlen)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb((const char *)js, jlen, 0, &jerr);
 	json_t *nets = json_object_get(root, "nets");
+	json_int_t sb = json_integer_value(json_object_get(root,
+							   "series_bytes"));
 	size_t total = 0;
 
 	for (size_t k = 0; k < json_array_size(nets); k++) {
@@ -931,16 +940,20 @@ static size_t expected_weights(const uint8_t *js, size_t jlen)
 			total += (size_t)np;
 	}
 	json_decref(root);
-	return total * 4;
+	total *= 4;
+	if (sb > 0 && (uint64_t)sb < SIZE_MAX / 2 - total)
+		total += (size_t)sb;
+	return total;
 }
 
 static int parse(struct ld *l, const uint8_t *b, size_t len,
 		 struct shd_model *m)
 {
-	size_t jlen, wlen;
+	size_t jlen, blen, sb;
 	json_error_t jerr;
 	json_t *root;
-	int rc;
+	struct cur ser;
+	int rc = 0;
 
 	if (len < 8 || memcmp(b, MAGIC, 8) != 0)
 		return bad(l, "not an shd model (bad magic)");
@@ -949,22 +962,23 @@ static int parse(struct ld *l, const uint8_t *b, size_t len,
 			   PREFIX_LEN);
 	if (shd_get_le16(b + 8) != MAJOR)
 		return bad(l, "model format version %u is not supported (this "
-			   "reader knows version %d)", shd_get_le16(b + 8),
-			   MAJOR);
+			   "reader knows version %d%s)", shd_get_le16(b + 8),
+			   MAJOR, shd_get_le16(b + 8) < MAJOR ?
+			   "; train it again" : "");
 	jlen = shd_get_le32(b + 12);
 	if (len - PREFIX_LEN < TRAILER_LEN || jlen > len - PREFIX_LEN -
 	    TRAILER_LEN)
 		return bad(l, "truncated (expected a %zu-byte header and a "
 			   "checksum, found %zu bytes)", jlen + PREFIX_LEN +
 			   TRAILER_LEN, len);
-	wlen = len - PREFIX_LEN - jlen - TRAILER_LEN;
+	blen = len - PREFIX_LEN - jlen - TRAILER_LEN;
 	if (XXH3_64bits(b, len - TRAILER_LEN) !=
 	    shd_get_le64(b + len - TRAILER_LEN)) {
-		size_t want = expected_weights(b + PREFIX_LEN, jlen);
+		size_t want = expected_body(b + PREFIX_LEN, jlen);
 		/* the trailer of a cut file is weights: it may be 8 short */
-		if (want > wlen)
-			return bad(l, "truncated (expected %zu bytes of "
-				   "weights)", want);
+		if (want > blen)
+			return bad(l, "truncated (expected %zu bytes of series "
+				   "and weights)", want);
 		return bad(l, "checksum mismatch (damaged file)");
 	}
 	root = json_loadb((const char *)b + PREFIX_LEN, jlen,
@@ -972,9 +986,13 @@ static int parse(struct ld *l, const uint8_t *b, size_t len,
 	if (!root)
 		return bad(l, "header: bad JSON at byte %d: %s", jerr.position,
 			   jerr.text);
-	rc = load_header(l, root, m);
+	sb = get_uint(l, root, "series_bytes", 0, blen, &rc);
+	ser.p = b + PREFIX_LEN + jlen;
+	ser.end = ser.p + sb;
 	if (!rc)
-		rc = load_nets(l, root, m, b + PREFIX_LEN + jlen, wlen);
+		rc = load_header(l, root, &ser, m);
+	if (!rc)
+		rc = load_nets(l, root, m, ser.end, blen - sb);
 	json_decref(root);
 	return rc;
 }

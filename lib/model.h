@@ -81,6 +81,9 @@ struct shd_model {
 	struct shd_lstm *net;	/* (nnet) config n_in = SHD_WINDOW_INPUTS(M),
 				 * n_out = H * M */
 	char *report;		/* training report (JSON text), or NULL */
+	/* a cache of shd_model_find: resource names interned in order, so
+	 * that id = index; built on first use, grown when res grows */
+	struct shd_dict *index;
 };
 
 void shd_model_init(struct shd_model *m);
@@ -107,7 +110,8 @@ int shd_model_save(const struct shd_model *m, const char *path);
 int shd_model_load(struct shd_model *m, const char *path, char *err,
 		   size_t n);
 
-/* Index of resource KEY in the model, or -1. */
+/* Index of resource KEY in the model, or -1. A hash lookup: fleets have
+ * tens of thousands of resources. */
 long shd_model_find(const struct shd_model *m, const char *key);
 
 /*

@@ -2,9 +2,12 @@
  * panel.c - a utilization stream read into regular series, one per
  * resource, on the grid floor(t / step) * step (the grid of shd-ingest -i).
  *
- * Rows are first gathered per resource as they come (the stream is in
- * canonical order, so one resource is one run of rows), then the step is
- * settled and each resource is put on the grid.
+ * Rows are gathered per resource as they come (the stream is in canonical
+ * order, so one resource is one run of rows), and each resource is put on
+ * the grid as soon as its run ends, so that memory holds the grid and one
+ * resource's rows, not the whole stream twice. When the step is not given
+ * and the stream does not say it, the first resources' rows wait until the
+ * step is settled from them (the median difference of their times).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -161,14 +164,89 @@ static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s)
 	return 0;
 }
 
+/* Resources whose rows settle an unknown step (see the top). */
+#define STEP_FROM 8
+
+/* Keeps only the last KEEP slots of S (KEEP < S->n). */
+static int trim(struct shd_panel *p, struct shd_pseries *s, size_t keep)
+{
+	size_t nm = p->nmetric, drop = s->n - keep;
+
+	for (size_t m = 0; m < nm; m++)
+		memmove(s->x + m * keep, s->x + m * s->n + drop,
+			keep * sizeof(*s->x));
+	memmove(s->count, s->count + drop, keep * sizeof(*s->count));
+	s->t0 += (int64_t)drop * p->step;
+	s->n = keep;
+	double *x = realloc(s->x, keep * (nm ? nm : 1) * sizeof(*x));
+	uint32_t *c = realloc(s->count, keep * sizeof(*c));
+	if (x)
+		s->x = x;
+	if (c)
+		s->count = c;
+	return 0;
+}
+
+struct reading {
+	struct shd_panel *p;
+	struct raw *raws;	/* rows of resources not yet on the grid */
+	size_t nraw, capraw;
+	size_t capser;
+	size_t (*keep)(void *ctx, const char *key);
+	void *ctx;
+};
+
+/* Puts the resources waiting in RD on the grid and frees their rows. */
+static int settle(struct reading *rd)
+{
+	struct shd_panel *p = rd->p;
+	int rc = 0;
+
+	if (p->nseries + rd->nraw > rd->capser) {
+		size_t c2 = rd->capser ? rd->capser : 64;
+		while (c2 < p->nseries + rd->nraw)
+			c2 *= 2;
+		struct shd_pseries *ns = realloc(p->series, c2 * sizeof(*ns));
+		if (!ns)
+			return SHD_ENOMEM;
+		p->series = ns;
+		rd->capser = c2;
+	}
+	for (size_t k = 0; k < rd->nraw; k++) {
+		struct raw *rw = &rd->raws[k];
+		struct shd_pseries *ps = &p->series[p->nseries];
+		if (!rc) {
+			memset(ps, 0, sizeof(*ps));
+			p->nseries++;	/* released with P even on failure */
+			rc = to_grid(p, rw, ps);
+			size_t keep = !rc && rd->keep ? rd->keep(rd->ctx, ps->key) : 0;
+			if (keep && keep < ps->n)
+				rc = trim(p, ps, keep);
+		}
+		free(rw->key);
+		free(rw->t);
+		free(rw->v);
+		memset(rw, 0, sizeof(*rw));
+	}
+	rd->nraw = 0;
+	return rc;
+}
+
 int shd_panel_read(struct shd_panel *p, struct shd_reader *r,
 		   const char *const *metrics, size_t nmetrics, int64_t step)
+{
+	return shd_panel_read_keep(p, r, metrics, nmetrics, step, NULL, NULL);
+}
+
+int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
+			const char *const *metrics, size_t nmetrics,
+			int64_t step,
+			size_t (*keep)(void *ctx, const char *key), void *ctx)
 {
 	const struct shd_schema *s = shd_reader_schema(r);
 	struct shd_dict *dict = shd_reader_dict(r);
 	struct shd_frame f;
-	struct raw *raws = NULL;
-	size_t nraw = 0, capraw = 0;
+	struct reading rd = { .p = p, .keep = keep, .ctx = ctx };
 	int *col = NULL, tcol = -1, kcol = -1, rc = 0;
 	double *row = NULL;
 	uint32_t cur = UINT32_MAX;
@@ -176,6 +254,11 @@ int shd_panel_read(struct shd_panel *p, struct shd_reader *r,
 	size_t ndone = 0;
 
 	shd_panel_release(p);
+	if (step <= 0) {
+		const char *iv = shd_schema_meta(s, "interval_ms");
+		step = iv ? strtoll(iv, NULL, 10) : 0;
+	}
+	p->step = step > 0 ? step : 0;
 	for (size_t j = 0; j < s->ncols; j++) {
 		if (s->cols[j].type == SHD_TIME && tcol < 0)
 			tcol = (int)j;
@@ -253,25 +336,35 @@ int shd_panel_read(struct shd_panel *p, struct shd_reader *r,
 						  shd_dict_str(dict, key[i], NULL));
 					goto out_frame;
 				}
-				if (nraw == capraw) {
-					size_t c2 = capraw ? capraw * 2 : 64;
-					struct raw *rr = realloc(raws, c2 * sizeof(*rr));
+				/* the run before is whole: on the grid with it */
+				if (p->step || rd.nraw == STEP_FROM) {
+					if (!p->step)
+						p->step = median_step(rd.raws,
+								      rd.nraw);
+					if (p->step && (rc = settle(&rd)))
+						goto out_frame;
+				}
+				if (rd.nraw == rd.capraw) {
+					size_t c2 = rd.capraw ? rd.capraw * 2 : 16;
+					struct raw *rr = realloc(rd.raws,
+								 c2 * sizeof(*rr));
 					if (!rr) {
 						rc = SHD_ENOMEM;
 						goto out_frame;
 					}
-					raws = rr;
-					capraw = c2;
+					rd.raws = rr;
+					rd.capraw = c2;
 				}
-				memset(&raws[nraw], 0, sizeof(raws[nraw]));
-				raws[nraw].key = strdup(shd_dict_str(dict, key[i], NULL));
-				if (!raws[nraw++].key) {
+				struct raw *nr = &rd.raws[rd.nraw];
+				memset(nr, 0, sizeof(*nr));
+				nr->key = strdup(shd_dict_str(dict, key[i], NULL));
+				if (!rd.raws[rd.nraw++].key) {
 					rc = SHD_ENOMEM;
 					goto out_frame;
 				}
 				cur = key[i];
 			}
-			struct raw *rw = &raws[nraw - 1];
+			struct raw *rw = &rd.raws[rd.nraw - 1];
 			if (rw->n && t[i] < rw->t[rw->n - 1]) {
 				rc = fail(p, SHD_EFORMAT, "row %llu: time goes "
 					  "back within resource '%s': the stream "
@@ -292,36 +385,28 @@ int shd_panel_read(struct shd_panel *p, struct shd_reader *r,
 		goto out_frame;
 	}
 	rc = 0;
-	if (step <= 0) {
-		const char *iv = shd_schema_meta(s, "interval_ms");
-		step = iv ? strtoll(iv, NULL, 10) : 0;
-	}
-	if (step <= 0)
-		step = median_step(raws, nraw);
-	if (step <= 0) {
+	if (p->step <= 0)
+		p->step = median_step(rd.raws, rd.nraw);
+	if (p->step <= 0) {
 		rc = fail(p, SHD_EINVAL, "cannot tell the sampling step (fewer "
 			  "than two times per resource?)");
 		goto out_frame;
 	}
-	p->step = step;
-	p->series = calloc(nraw ? nraw : 1, sizeof(*p->series));
-	if (!p->series) {
-		rc = SHD_ENOMEM;
-		goto out_frame;
-	}
-	for (size_t k = 0; k < nraw && !rc; k++) {
-		rc = to_grid(p, &raws[k], &p->series[k]);
-		p->nseries = k + 1;
+	rc = settle(&rd);
+	if (!rc && !p->series) {	/* an empty stream: an empty panel */
+		p->series = calloc(1, sizeof(*p->series));
+		if (!p->series)
+			rc = SHD_ENOMEM;
 	}
 out_frame:
 	shd_frame_release(&f);
 out:
-	for (size_t k = 0; k < nraw; k++) {
-		free(raws[k].key);
-		free(raws[k].t);
-		free(raws[k].v);
+	for (size_t k = 0; k < rd.nraw; k++) {
+		free(rd.raws[k].key);
+		free(rd.raws[k].t);
+		free(rd.raws[k].v);
 	}
-	free(raws);
+	free(rd.raws);
 	free(done);
 	free(row);
 	free(col);

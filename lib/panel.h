@@ -47,6 +47,17 @@ void shd_panel_release(struct shd_panel *p);
 int shd_panel_read(struct shd_panel *p, struct shd_reader *r,
 		   const char *const *metrics, size_t nmetrics, int64_t step);
 
+/*
+ * shd_panel_read, keeping of each resource only the last KEEP(CTX, key)
+ * slots of the grid (0: all of them). A forecast from the latest time
+ * needs a few weeks at most, however long the history in the stream:
+ * memory then holds that much per resource and the rows of one resource.
+ */
+int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
+			const char *const *metrics, size_t nmetrics,
+			int64_t step,
+			size_t (*keep)(void *ctx, const char *key), void *ctx);
+
 /* Index of the series of resource KEY, or -1. */
 long shd_panel_find(const struct shd_panel *p, const char *key);
 

@@ -329,7 +329,7 @@ static void test_truncated(void)
 	/* cut inside the weights: the message says so */
 	write_all(p, buf, len - 20);
 	expect_load(p, SHD_EFORMAT, "truncated (expected ");
-	expect_load(p, SHD_EFORMAT, " bytes of weights)");
+	expect_load(p, SHD_EFORMAT, " bytes of series and weights)");
 	/* one byte too many */
 	buf[len] = 0;
 	write_all(p, buf, len + 1);
@@ -419,12 +419,15 @@ static void test_magic_version(void)
 	split(&s, path_of("whole.model"));
 	char *js = json_dumps(s.hdr, JSON_COMPACT);
 
-	write_model(p, s.buf, 1, js, s.w, s.wlen);
-	expect_load(p, 0, NULL);
 	write_model(p, s.buf, 2, js, s.w, s.wlen);
-	expect_load(p, SHD_EFORMAT, "v.model: model format version 2 is not "
-		    "supported (this reader knows version 1)");
-	write_model(p, (const unsigned char *)"\x89SHD\r\n\x1a\n", 1, js, s.w,
+	expect_load(p, 0, NULL);
+	write_model(p, s.buf, 3, js, s.w, s.wlen);
+	expect_load(p, SHD_EFORMAT, "v.model: model format version 3 is not "
+		    "supported (this reader knows version 2)");
+	write_model(p, s.buf, 1, js, s.w, s.wlen);
+	expect_load(p, SHD_EFORMAT, "version 1 is not supported (this reader "
+		    "knows version 2; train it again)");
+	write_model(p, (const unsigned char *)"\x89SHD\r\n\x1a\n", 2, js, s.w,
 		    s.wlen);
 	expect_load(p, SHD_EFORMAT, "v.model: not an shd model (bad magic)");
 	write_all(p, "time,cpu\n1,2\n", 13);
@@ -447,41 +450,65 @@ static void expect_edit(const struct parts *s, void (*fn)(json_t *),
 
 	fn(h);
 	js = json_dumps(h, JSON_COMPACT);
-	write_model(p, s->buf, 1, js, s->w, s->wlen);
+	write_model(p, s->buf, 2, js, s->w, s->wlen);
 	expect_load(p, SHD_EFORMAT, msg);
 	free(js);
 	json_decref(h);
 }
 
-static json_t *ser(json_t *h, size_t i)
+/*
+ * The binary series records of the hand-built model (model.c): 80 fixed
+ * bytes (center, scale, mase_scale, val_err[5], method, p, day, week),
+ * nfit[H] u32, coef[H*k] f64, q[5*H] f64; k is 2 for even series and 3
+ * for odd ones (those have a day season).
+ */
+static size_t rec_off(size_t i)
 {
-	return json_array_get(json_object_get(h, "series"), i);
+	size_t off = 0;
+
+	for (size_t j = 0; j < i; j++)
+		off += 80 + 4 * H_ + 8 * H_ * (j % 2 ? 3 : 2) + 8 * 5 * H_;
+	return off;
 }
 
-static void e_coef(json_t *h)
+/* Sets the f64 (or u32 with IS_U32) at byte OFF of series I, expects MSG. */
+static void expect_sedit(const struct parts *s, size_t i, size_t off,
+			 double v, int is_u32, const char *msg)
 {
-	json_array_remove(json_object_get(json_object_get(ser(h, 1), "ar"),
-					  "coef"), 0);
+	const char *p = path_of("sedit.model");
+	unsigned char *w = malloc(s->wlen);
+	char *js = json_dumps(s->hdr, JSON_COMPACT);
+	uint64_t u;
+
+	memcpy(w, s->w, s->wlen);
+	if (is_u32) {
+		shd_put_le32(w + rec_off(i) + off, (uint32_t)v);
+	} else {
+		memcpy(&u, &v, 8);
+		shd_put_le64(w + rec_off(i) + off, u);
+	}
+	write_model(p, s->buf, 2, js, w, s->wlen);
+	expect_load(p, SHD_EFORMAT, msg);
+	free(js);
+	free(w);
 }
+
+static void e_sbytes_small(json_t *h)
+{
+	json_t *v = json_object_get(h, "series_bytes");
+	json_object_set_new(h, "series_bytes",
+			    json_integer(json_integer_value(v) - 8));
+}
+static void e_sbytes_large(json_t *h)
+{
+	json_t *v = json_object_get(h, "series_bytes");
+	json_object_set_new(h, "series_bytes",
+			    json_integer(json_integer_value(v) + 8));
+}
+
 static void e_units(json_t *h)
 {
 	json_array_append_new(json_object_get(h, "units"), json_string("x"));
-}
-static void e_q(json_t *h)
-{
-	json_array_remove(json_array_get(json_object_get(ser(h, 2), "q"), 4), 0);
-}
-static void e_series(json_t *h)
-{
-	json_array_remove(json_object_get(h, "series"), 3);
-}
-static void e_scale(json_t *h)
-{
-	json_object_set_new(ser(h, 3), "scale", json_real(0));
-}
-static void e_method(json_t *h)
-{
-	json_object_set_new(ser(h, 0), "method", json_string("holt"));
 }
 static void e_nparams(json_t *h)
 {
@@ -524,30 +551,10 @@ static void e_missing(json_t *h)
 {
 	json_object_del(h, "lookback");
 }
-static void e_valerr(json_t *h)
-{
-	json_object_del(json_object_get(ser(h, 1), "val_err"), "ar");
-}
-static void e_qneg(json_t *h)
-{
-	json_array_set_new(json_array_get(json_object_get(ser(h, 0), "q"), 1),
-			   2, json_real(-1));
-}
-static void e_k(json_t *h)
-{
-	json_t *ar = json_object_get(ser(h, 1), "ar");
-	json_object_set_new(ar, "day", json_integer(0));
-}
 static void e_dupres(json_t *h)
 {
 	json_array_set_new(json_object_get(h, "resources"), 1,
 			   json_string("web-1"));
-	json_object_set_new(ser(h, 2), "resource", json_string("web-1"));
-	json_object_set_new(ser(h, 3), "resource", json_string("web-1"));
-}
-static void e_name(json_t *h)
-{
-	json_object_set_new(ser(h, 1), "metric", json_string("cpu"));
 }
 static void e_metrics(json_t *h)
 {
@@ -564,27 +571,38 @@ static void test_bad_header(void)
 	EXPECT_EQ_INT(shd_model_save(&a, path_of("whole.model")), 0);
 	shd_model_release(&a);
 	split(&s, path_of("whole.model"));
-	expect_edit(&s, e_coef, "series 1 'web-1' 'mem': 'coef' has 8 "
-		    "elements, expected 9");
 	expect_edit(&s, e_units, "'units' has 3 elements, expected 2");
-	expect_edit(&s, e_q, "q[4] must be an array of 3");
-	expect_edit(&s, e_series, "'series' has 3 elements, expected 4");
-	expect_edit(&s, e_scale, "header: series 3 'db \"x\"' 'mem': scale "
-		    "must be > 0");
-	expect_edit(&s, e_method, "unknown method 'holt'");
+	expect_edit(&s, e_sbytes_small, "series 3 'db \"x\"' 'mem': truncated "
+		    "('series_bytes' too small)");
+	expect_edit(&s, e_sbytes_large, "'series_bytes' is 8 bytes too large");
 	expect_edit(&s, e_nparams, "nparams = ");
 	expect_edit(&s, e_hidden, "truncated (expected");
 	expect_edit(&s, e_nets, "method lstm, but the model has no network");
-	expect_edit(&s, e_horizon, "'H' = 3 is out of range");
+	/* a horizon the records were not written with: they misalign */
+	expect_edit(&s, e_horizon, "series 0 'web-1' 'cpu': q[0][1]");
 	expect_edit(&s, e_fp, "'fingerprint' must be 16 hex digits");
 	expect_edit(&s, e_coverage, "'coverage' must be between 0 and 1");
 	expect_edit(&s, e_step, "'step' must be an integer");
 	expect_edit(&s, e_missing, "missing 'lookback'");
-	expect_edit(&s, e_valerr, "missing 'ar'");
-	expect_edit(&s, e_qneg, "q[1][2] must be >= 0");
-	expect_edit(&s, e_k, "k = 3 does not match");
 	expect_edit(&s, e_dupres, "resource 'web-1' twice");
-	expect_edit(&s, e_name, "'metric' should be 'mem'");
+	/* the series records: offsets in rec_off's picture */
+	expect_sedit(&s, 3, 8, 0.0, 0, "model: series 3 'db \"x\"' 'mem': "
+		     "scale must be > 0");
+	expect_sedit(&s, 0, 0, NAN, 0, "series 0 'web-1' 'cpu': center must "
+		     "be finite");
+	expect_sedit(&s, 1, 16, INFINITY, 0, "mase_scale must be >= 0");
+	expect_sedit(&s, 1, 32, -1.0, 0, "val_err ar must be >= 0");
+	expect_sedit(&s, 0, 64, 9, 1, "unknown method 9");
+	expect_sedit(&s, 1, 68, 0, 1, "p = 0, day = 6 or week = 0 out of range");
+	expect_sedit(&s, 2, 80 + 4 * H_, NAN, 0, "series 2 'db \"x\"' 'cpu': ar "
+		     "coef 0 is not finite");
+	expect_sedit(&s, 0, 80 + 4 * H_ + 8 * H_ * 2 + 8 * (1 * H_ + 2), -1.0,
+		     0, "q[1][2] must be >= 0");
+	expect_sedit(&s, 0, 80 + 4 * H_ + 8 * H_ * 2, NAN, 0, "q[0][0] must be "
+		     ">= 0");
+	/* a day season that was not there: k grows, the records no longer
+	 * fit the bytes */
+	expect_sedit(&s, 2, 72, 6, 1, "series 2 'db \"x\"' 'cpu': ar coef");
 	expect_edit(&s, e_metrics, "'metrics' must have 1 to");
 	json_decref(s.hdr);
 	free(s.buf);
