@@ -213,11 +213,12 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	Gs = calloc(k * k, sizeof(*Gs));
 	G = malloc(k * k * sizeof(*G));
 	g = malloc(k * sizeof(*g));
-	f = malloc(p * sizeof(*f));
 	idx = malloc(p * sizeof(*idx));
 	every = calloc(n_train ? n_train : 1, 1);
-	if (!ar->coef || !ar->nfit || !Gs || !G || !g || !f || !idx ||
-	    !every) {
+	/* the lag rows of every origin, formed once (row t at f + t * p) */
+	f = n_train ? malloc(n_train * p * sizeof(*f)) : NULL;
+	if (!ar->coef || !ar->nfit || !Gs || !G || !g || !idx || !every ||
+	    (n_train && !f)) {
 		rc = SHD_ENOMEM;
 		goto out;
 	}
@@ -225,17 +226,21 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	for (size_t j = 0; j < nl; j++)
 		idx[j] = j;
 	idx[nl] = k - 1;
+	/* every[t]: 1 when origin t's lags are there, 2 when every step
+	 * uses its window too */
+	for (size_t t = p - 1; t + 1 < n_train; t++)
+		every[t] = (unsigned char)lag_row(x, t, p, f + t * p);
 
 	/* windows every step uses: their lag block, once */
 	for (size_t t = p - 1; t + H < n_train; t++) {
 		double s[2];
-		int all = lag_row(x, t, p, f);
+		int all = every[t];
 		for (size_t h = 1; all && h <= H; h++)
 			all = isfinite(x[t + h] - x[t]) &&
 			      season_row(ar, x, t, h, s);
 		if (all) {
-			every[t] = 1;
-			add_outer(Gs, k, f, idx, p);
+			every[t] = 2;
+			add_outer(Gs, k, f + t * p, idx, p);
 		}
 	}
 	for (size_t h = 1; h <= H && rc == 0; h++) {
@@ -246,16 +251,17 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 		/* origins t = p-1 .. n_train-1-h: target x[t+h] in range */
 		for (size_t t = p - 1; t + h < n_train; t++) {
 			double y = x[t + h] - x[t], s[2];
-			if (!isfinite(y) || !lag_row(x, t, p, f) ||
+			const double *ft = f + t * p;
+			if (!every[t] || !isfinite(y) ||
 			    !season_row(ar, x, t, h, s))
 				continue;
-			if (!every[t])
-				add_outer(G, k, f, idx, p);
+			if (every[t] != 2)
+				add_outer(G, k, ft, idx, p);
 			/* the seasonal columns nl.. against all before them */
 			for (size_t c = 0; c < ns; c++) {
 				double *col = G + (nl + c) * k;
 				for (size_t j = 0; j < nl; j++)
-					col[j] += s[c] * f[j];
+					col[j] += s[c] * ft[j];
 				for (size_t d = 0; d <= c; d++)
 					col[nl + d] += s[c] * s[d];
 			}
@@ -263,7 +269,7 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 			for (size_t c = 0; c < ns; c++)
 				G[(k - 1) * k + nl + c] += s[c];
 			for (size_t j = 0; j < nl; j++)
-				g[j] += f[j] * y;
+				g[j] += ft[j] * y;
 			for (size_t c = 0; c < ns; c++)
 				g[nl + c] += s[c] * y;
 			g[k - 1] += y;
