@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "config.h"
 #include "drift.h"
+#include "events.h"
 #include "filter.h"
 #include "nab.h"
 #include "shd.h"
@@ -463,7 +464,7 @@ static void judge(void *ctx, struct shd_alert *a, const char *resource)
 	}
 }
 
-/* ------------------------------------------------------------ events */
+/* ------------------------------------------------- events and limits */
 
 /*
  * Calls FN for each line of the small text file PATH (WHAT names it in
@@ -503,30 +504,6 @@ struct lines {
 	size_t unknown;		/* limits of metrics the stream lacks */
 };
 
-/* An event line: 'TIME[,RESOURCE[,what]]' (a header line allowed). */
-static void event_line(void *ctx, char *line, size_t lineno)
-{
-	struct lines *l = ctx;
-	char *comma = strchr(line, ','), *res = NULL, *end;
-	int64_t t;
-
-	if (comma) {
-		*comma = '\0';
-		res = comma + 1;
-		if ((end = strchr(res, ',')))
-			*end = '\0';	/* a description follows */
-	}
-	if (shd_time_parse(line, strlen(line), &t) < 0) {
-		if (lineno == 1)
-			return;		/* a header line */
-		cli_die(EXIT_BADINPUT, "%s:%zu: '%s' is not a time", l->path,
-			lineno, line);
-	}
-	if (shd_drift_event(l->d, t, res) < 0)
-		cli_die(EXIT_SYSTEM, "out of memory");
-	l->n++;
-}
-
 /* A limit line: 'RESOURCE,METRIC,LIMIT' (a header line allowed). */
 static void limit_line(void *ctx, char *line, size_t lineno)
 {
@@ -559,11 +536,23 @@ static void limit_line(void *ctx, char *line, size_t lineno)
 	l->n++;
 }
 
+/* The known events of PATH (lib/events.c reads them) into D. */
 static void read_events(struct shd_drift *d, const char *path)
 {
-	struct lines l = { .d = d, .path = path };
+	struct shd_events ev;
+	char err[512];
+	int rc;
 
-	each_line(path, "events", event_line, &l);
+	shd_events_init(&ev);
+	rc = shd_events_load(&ev, path, err, sizeof(err));
+	if (rc == SHD_EIO)
+		cli_die(EXIT_SYSTEM, "cannot open events file '%s':", path);
+	if (rc)
+		cli_die(cli_status(rc), "%s", err);
+	for (size_t i = 0; i < ev.n; i++)
+		if (shd_drift_event(d, ev.ev[i].t, ev.ev[i].resource) < 0)
+			cli_die(EXIT_SYSTEM, "out of memory");
+	shd_events_release(&ev);
 }
 
 static void read_limits(struct shd_drift *d, const char *path)
@@ -981,6 +970,8 @@ int main(int argc, char **argv)
 					o.output);
 		}
 		rc = shd_writer_open(&u.w, out_fd, &schema, NULL);
+		if (rc && o.output)
+			shd_atomic_abort(out_fd, tmp);	/* no temp file left */
 		if (rc)
 			cli_die(EXIT_SYSTEM, "cannot write %s: %s", o.output ?
 				o.output : "standard output", u.w ?

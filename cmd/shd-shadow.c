@@ -23,6 +23,7 @@
 #include "shadow.h"
 #include "shd.h"
 #include "sign.h"
+#include "sync.h"
 
 static void usage(FILE *fp, int status)
 {
@@ -349,8 +350,14 @@ int main(int argc, char **argv)
 			"--force");
 
 	/* everything is read and checked before anything is written */
-	if (config)
+	if (config) {
 		prod_json = load_config(config, &conf);
+		/* the shadow's file lives elsewhere: no relative paths */
+		if ((rc = shd_config_absolute(prod_json, config)))
+			cli_die(EXIT_SYSTEM, rc == SHD_ENOMEM ? "out of memory"
+				: "cannot resolve the directory of '%s':",
+				config);
+	}
 	rc = shd_reader_open(&r, cli_open_in(input), input);
 	if (!rc)
 		rc = shd_util_read(&prod, r, input);
@@ -410,8 +417,16 @@ int main(int argc, char **argv)
 		if (!(shadow_conf = shd_config_shadow(prod_json, fraction,
 						       conf.sha256)))
 			cli_die(EXIT_SYSTEM, "out of memory");
-		if (shd_shadow_write(config_out, shadow_conf, prod_json,
-				     conf.sha256, err, sizeof(err))) {
+		/* not while shd-sync reads or rewrites it (its lock) */
+		int lockfd;
+		if (shd_sync_lock(config_out, 1, 60000, &lockfd, err,
+				  sizeof(err)))
+			cli_die(EXIT_SYSTEM, "cannot lock '%s': %s", config_out,
+				err);
+		rc = shd_shadow_write(config_out, shadow_conf, prod_json,
+				      conf.sha256, err, sizeof(err));
+		close(lockfd);
+		if (rc) {
 			cli_warn("cannot write %s", err);
 			status = EXIT_SYSTEM;
 			goto out;

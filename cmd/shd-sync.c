@@ -4,6 +4,8 @@
  * record SHADOW.sync) and the shadow's, rewrites the shadow's with the same
  * changes scaled, and its record (lib/confscale.c), atomically; appends the
  * changes to an events file. The diff and its application are lib/sync.c's.
+ * One run at a time on a shadow: the whole read-modify-write holds the
+ * lock SHADOW.lock (shd_sync_lock).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,8 @@ static void usage(FILE *fp, int status)
 "      --events FILE      append each change as an event line\n"
 "                         'TIME,RESOURCE,KEY,FROM,TO' (shd-drift reads them)\n"
 "      --now TIME         the events' time (default now)\n"
+"      --wait DUR         wait at most DUR for another run on the same\n"
+"                         shadow to finish (default 60s; 0: not at all)\n"
 "  -f, --force            sync a shadow edited by hand since the last sync\n"
 "                         (its edits are kept where production did not\n"
 "                         change the same key)\n"
@@ -50,11 +55,12 @@ static void usage(FILE *fp, int status)
 "\n"
 "Exit status: 0 in sync (nothing to mirror), 1 changes mirrored (or, with\n"
 "--dry-run, to mirror), 2 usage, 3 bad input (a configuration, the record,\n"
-"a shadow edited by hand without --force), 4 system error.\n");
+"a shadow edited by hand without --force), 4 system error (or another run\n"
+"held the shadow's lock longer than --wait).\n");
 	exit(status);
 }
 
-enum { OPT_OLD = 256, OPT_EVENTS, OPT_NOW };
+enum { OPT_OLD = 256, OPT_EVENTS, OPT_NOW, OPT_WAIT };
 
 static const struct option longopts[] = {
 	{ "production", required_argument, NULL, 'p' },
@@ -62,6 +68,7 @@ static const struct option longopts[] = {
 	{ "old", required_argument, NULL, OPT_OLD },
 	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "now", required_argument, NULL, OPT_NOW },
+	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ "force", no_argument, NULL, 'f' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -129,6 +136,21 @@ static int load(const char *path, struct shd_config *conf, json_t **doc)
 	return 0;
 }
 
+/*
+ * The relative executor paths of DOC made absolute against the directory
+ * of PATH (shd_config_absolute). 0, or the exit status after a message.
+ */
+static int absolute(json_t *doc, const char *path)
+{
+	int rc = shd_config_absolute(doc, path);
+
+	if (rc == SHD_ENOMEM)
+		cli_warn("out of memory");
+	else if (rc)
+		cli_warn("cannot resolve the directory of '%s':", path);
+	return rc ? EXIT_SYSTEM : 0;
+}
+
 /* Same document, or both absent. */
 static int same(json_t *a, json_t *b)
 {
@@ -154,9 +176,10 @@ static void show(const struct shd_sync *s, FILE *fp, int notes)
 int main(int argc, char **argv)
 {
 	const char *prod = NULL, *shadow = NULL, *old = NULL, *events = NULL;
-	int64_t now = (int64_t)time(NULL) * 1000;
+	int64_t now = (int64_t)time(NULL) * 1000, wait = 60000;
 	int c, rc, force = 0, dry = 0, quiet = 0, have_rec = 0, edited = 0;
-	int no_rec = 0, write_needed, status;
+	int no_rec = 0, write_needed, status, lockfd = -1;
+	struct stat st;
 	struct shd_config pconf = { 0 }, sconf = { 0 }, oconf = { 0 };
 	struct shd_sync sync;
 	json_t *newp = NULL, *sdoc = NULL, *work = NULL, *oldp = NULL;
@@ -172,6 +195,10 @@ int main(int argc, char **argv)
 		case OPT_OLD: old = optarg; break;
 		case OPT_EVENTS: events = optarg; break;
 		case OPT_NOW: now = cli_time_arg("--now", optarg); break;
+		case OPT_WAIT:	/* 0: give up at once (no duration is 0) */
+			wait = *optarg && !optarg[strspn(optarg, "0")] ? 0
+			       : cli_duration_arg("--wait", optarg);
+			break;
 		case 'f': force = 1; break;
 		case 'n': dry = 1; break;
 		case 'q': quiet = 1; break;
@@ -189,11 +216,34 @@ int main(int argc, char **argv)
 	if (!strcmp(prod, shadow) || !strcmp(shadow, "-"))
 		cli_die(EXIT_USAGE, "-s SHADOW must be the shadow's own file");
 
-	/* production now and before, the shadow: all checked first */
+	/*
+	 * One run at a time: the lock is held from the first read of the
+	 * shadow and its record to the last write (a dry run shares it).
+	 * A shadow that is not there gets no lock file: load says so.
+	 */
 	shd_sync_init(&sync);
+	if (stat(shadow, &st) == 0 &&
+	    (rc = shd_sync_lock(shadow, !dry, wait, &lockfd, err,
+				sizeof(err)))) {
+		if (errno == EWOULDBLOCK)
+			cli_warn("'%s' is being synced by another process "
+				 "(%s for %.3g s)\nhint: try again later, or "
+				 "--wait longer", shadow, err,
+				 (double)wait / 1000);
+		else
+			cli_warn("cannot lock '%s': %s", shadow, err);
+		status = EXIT_SYSTEM;
+		goto out;
+	}
+
+	/* production now and before, the shadow: all checked first */
 	if ((status = load(prod, &pconf, &newp)) ||
 	    (old && (status = load(old, &oconf, &oldp))) ||
 	    (status = load(shadow, &sconf, &sdoc)))
+		goto out;
+	/* relative executor paths are production's: absolute in the shadow */
+	if ((status = absolute(newp, prod)) ||
+	    (oldp && (status = absolute(oldp, old))))
 		goto out;
 	if (!(sconf.shadow_fraction > 0)) {
 		cli_warn("%s: $.shadow: missing: not a shadow's configuration"
@@ -207,6 +257,9 @@ int main(int argc, char **argv)
 				  sizeof(err));
 	if (rc == 0) {
 		have_rec = 1;
+		/* production as last synced, from where it is now */
+		if ((status = absolute(rec, prod)))
+			goto out;
 	} else if (rc == SHD_EIO && errno == ENOENT) {
 		no_rec = 1;
 		if (!old) {
@@ -268,6 +321,10 @@ int main(int argc, char **argv)
 		status = EXIT_SYSTEM;
 		goto out;
 	}
+	/* a relative path left in the shadow (by an older shd-shadow, or a
+	 * hand edit) is production's too */
+	if ((status = absolute(work, prod)))
+		goto out;
 	if ((rc = shd_sync_apply(&sync, work, newp, sconf.shadow_fraction,
 				 pconf.sha256, err, sizeof(err)))) {
 		cli_warn("%s: %s", shadow, err);
@@ -322,6 +379,8 @@ int main(int argc, char **argv)
 			 : " (record brought up to date)");
 	status = sync.n ? EXIT_FOUND : EXIT_OK;
 out:
+	if (lockfd >= 0)
+		close(lockfd);	/* after the last write */
 	shd_sync_release(&sync);
 	json_decref(work);
 	json_decref(sdoc);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "events.h"
 #include "model.h"
 #include "panel.h"
 #include "shd.h"
@@ -51,6 +52,10 @@ static void usage(FILE *fp, int status)
 "                         (0.7,0.15); calibration gets the rest\n"
 "      --max-windows N    training windows per network, at most (100000)\n"
 "      --init OLD         start from the weights of model OLD (retraining)\n"
+"      --events FILE      known events, lines 'TIME[,RESOURCE,...]' (as\n"
+"                         shd-sync --events writes them): windows whose\n"
+"                         forecast span holds one of their resource are\n"
+"                         left out of the loss, the choice and calibration\n"
 "      --report MODEL     print the training report of MODEL and exit\n"
 "  -q, --quiet            no progress or report on stderr\n"
 "  -h, --help             show this help\n"
@@ -65,7 +70,7 @@ enum {
 	OPT_LOOKBACK = 256, OPT_HORIZON, OPT_HIDDEN, OPT_LAYERS, OPT_BATCH,
 	OPT_EPOCHS, OPT_PATIENCE, OPT_LR, OPT_WD, OPT_SEED, OPT_THREADS,
 	OPT_METRICS, OPT_INTERVAL, OPT_PER_RESOURCE, OPT_COVERAGE, OPT_SPLIT,
-	OPT_MAX_WINDOWS, OPT_INIT, OPT_REPORT,
+	OPT_MAX_WINDOWS, OPT_INIT, OPT_REPORT, OPT_EVENTS,
 };
 
 static const struct option longopts[] = {
@@ -88,6 +93,7 @@ static const struct option longopts[] = {
 	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ "max-windows", required_argument, NULL, OPT_MAX_WINDOWS },
 	{ "init", required_argument, NULL, OPT_INIT },
+	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -163,6 +169,12 @@ static int print_report(FILE *fp, const char *text)
 		fprintf(fp, "; %.0f windows/s, %.1f s",
 			jget(root, "windows_per_s"), jget(root, "seconds"));
 	fputc('\n', fp);
+	json_t *ev = json_object_get(root, "event_windows");
+	if (json_is_object(ev))
+		fprintf(fp, "left out for known events: %lld training, %lld "
+			"validation, %lld calibration windows\n",
+			(long long)jget(ev, "train"), (long long)jget(ev, "val"),
+			(long long)jget(ev, "cal"));
 	json_decref(root);
 	return 0;
 }
@@ -217,6 +229,30 @@ static void progress(void *ctx, const struct shd_train_progress *pr)
 		pr->windows_per_s, left);
 }
 
+/* --------------------------------------------------------------- events */
+
+/*
+ * Says how many of the events of PATH concern the stream's resources (a
+ * fleet-wide event concerns them all), and warns when none does: a file
+ * of another fleet, or resources named otherwise.
+ */
+static void note_events(const struct shd_events *ev, const struct shd_panel *p,
+			const char *path)
+{
+	size_t mine = 0;
+
+	for (size_t i = 0; i < ev->n; i++) {
+		const char *res = ev->ev[i].resource;
+		mine += !res || shd_panel_find(p, res) >= 0;
+	}
+	if (ev->n && !mine)
+		cli_warn("warning: none of the %zu events of '%s' concerns a "
+			 "resource of the stream", ev->n, path);
+	else
+		cli_warn("%s: %zu event%s, %zu for the stream's resources or "
+			 "fleet-wide", path, ev->n, ev->n == 1 ? "" : "s", mine);
+}
+
 /* ----------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -225,8 +261,10 @@ int main(int argc, char **argv)
 	struct shd_train_report rep;
 	struct shd_model m, old;
 	struct shd_panel p;
+	struct shd_events events;
 	struct shd_reader *r = NULL;
 	const char *output = NULL, *init = NULL, *report = NULL;
+	const char *events_path = NULL;
 	const char *horizon_arg = NULL;
 	char *metrics_arg = NULL, **metrics = NULL;
 	size_t nmetrics = 0;
@@ -240,6 +278,7 @@ int main(int argc, char **argv)
 	shd_model_init(&m);
 	shd_model_init(&old);
 	shd_panel_init(&p);
+	shd_events_init(&events);
 	while ((c = getopt_long(argc, argv, "o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
@@ -303,6 +342,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_INIT: init = optarg; break;
 		case OPT_REPORT: report = optarg; break;
+		case OPT_EVENTS: events_path = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout, EXIT_OK); break;
 		case 'V': cli_version(); break;
@@ -312,7 +352,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (report) {
-		if (output || argc)
+		if (output || argc || events_path)
 			cli_die(EXIT_USAGE, "--report takes a model and nothing "
 				"else");
 		status = report_model(report);
@@ -384,6 +424,19 @@ int main(int argc, char **argv)
 		o.init = &old;
 	}
 
+	/* the known events */
+	if (events_path) {
+		rc = shd_events_load(&events, events_path, err, sizeof(err));
+		if (rc) {
+			cli_warn("--events: %s", err);
+			status = rc == SHD_EIO && (errno == ENOENT ||
+				 errno == EACCES || errno == EISDIR) ?
+				 EXIT_BADINPUT : cli_status(rc);
+			goto out;
+		}
+		o.events = &events;
+	}
+
 	/* the stream */
 	const char *in = argc ? argv[0] : "-";
 	fd = cli_open_in(in);
@@ -408,6 +461,8 @@ int main(int argc, char **argv)
 			o.horizon = 1;
 	}
 
+	if (events_path && !quiet)
+		note_events(&events, &p, events_path);
 	rc = shd_train(&m, &p, &o, &rep, cli_progress_wanted(quiet) ?
 		       progress : NULL, NULL);
 	if (cli_progress_wanted(quiet))
@@ -430,6 +485,7 @@ out:
 	if (fd > STDIN_FILENO)
 		close(fd);
 	shd_panel_release(&p);
+	shd_events_release(&events);
 	shd_model_release(&m);
 	shd_model_release(&old);
 	free(metrics);

@@ -97,6 +97,74 @@ fail:
 	return NULL;
 }
 
+/* The directory of file PATH, absolute and resolved (malloc'd); NULL
+ * with errno. */
+static char *abs_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *res;
+
+	if (!slash)
+		return realpath(".", NULL);
+	if (slash == path)
+		return strdup("/");
+	if (!(dir = strndup(path, (size_t)(slash - path))))
+		return NULL;
+	res = realpath(dir, NULL);
+	free(dir);
+	return res;
+}
+
+/* Member K of executor E, a relative path, made DIR/K. */
+static int absolute_member(json_t *e, const char *k, const char *dir)
+{
+	json_t *x = json_object_get(e, k);
+	const char *v = json_string_value(x);
+	size_t l;
+	char *p;
+	int rc;
+
+	if (!v || !*v || v[0] == '/')
+		return 0;
+	l = strlen(dir) + strlen(v) + 2;
+	if (!(p = malloc(l)))
+		return SHD_ENOMEM;
+	snprintf(p, l, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", v);
+	rc = json_object_set_new(e, k, json_string(p)) < 0 ? SHD_ENOMEM : 0;
+	free(p);
+	return rc;
+}
+
+int shd_config_absolute(json_t *doc, const char *path)
+{
+	json_t *res = json_object_get(doc, "resources"), *r;
+	const char *name;
+	char *dir = NULL;
+	int rc = 0;
+
+	json_object_foreach(res, name, r) {
+		json_t *e = json_object_get(r, "executor");
+		const char *type = json_string_value(json_object_get(e,
+								      "type"));
+		const char *k = !type ? NULL
+				: !strcmp(type, "kubectl") ? "manifest"
+				: !strcmp(type, "terraform") ? "dir" : NULL;
+		const char *v = k ? json_string_value(json_object_get(e, k))
+			       : NULL;
+
+		if (!v || !*v || v[0] == '/')
+			continue;
+		if (!dir && !(dir = abs_dir(path))) {
+			rc = errno == ENOMEM ? SHD_ENOMEM : SHD_EIO;
+			break;
+		}
+		if ((rc = absolute_member(e, k, dir)))
+			break;
+	}
+	free(dir);
+	return rc;
+}
+
 /* Writes TEXT to PATH atomically; 0 or SHD_EIO with ERR. */
 static int put(const char *path, const char *text, char *err, size_t n)
 {

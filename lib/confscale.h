@@ -34,6 +34,19 @@ double shd_shadow_value(int knob, const char *field, double v, double f);
 json_t *shd_config_shadow(const json_t *prod, double f, const char *sha);
 
 /*
+ * Makes the relative executor paths of configuration document DOC
+ * absolute, against the directory of the file PATH it was read from (made
+ * absolute with the working directory): kubectl's "manifest" and
+ * terraform's "dir", which shd_config_load takes relative to the file
+ * that holds them. A shadow's configuration lives beside the shadow, not
+ * production, so its paths must not stay relative: shd-shadow and
+ * shd-sync make production's documents absolute before they scale them.
+ * Other values are left alone. 0; SHD_EIO (errno) when the directory
+ * cannot be resolved; SHD_ENOMEM.
+ */
+int shd_config_absolute(json_t *doc, const char *path);
+
+/*
  * Writing a shadow's configuration: SHADOW (the document) to PATH
  * atomically, then its sync record PATH.sync atomically:
  *   {"shd_sync": 1, "production": PROD, "production_sha256": PSHA,

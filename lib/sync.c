@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -621,5 +623,58 @@ io_fd:
 	errno = e;
 io:
 	snprintf(err, n, "%s: %s", path, strerror(errno));
+	return SHD_EIO;
+}
+
+/* ------------------------------------------------------------------ lock */
+
+int shd_sync_lock(const char *path, int exclusive, long long wait_ms,
+		  int *fd, char *err, size_t n)
+{
+	const long long poll_ms = 20;
+	char lpath[4096];
+	struct timespec t0, now;
+	int e;
+
+	*fd = -1;
+	if (snprintf(lpath, sizeof(lpath), "%s.lock", path) >=
+	    (int)sizeof(lpath)) {
+		errno = ENAMETOOLONG;
+		goto io;
+	}
+	*fd = exclusive ? open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)
+			: open(lpath, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
+		if (!exclusive && errno == ENOENT)
+			return 0;	/* never locked: nobody to wait for */
+		goto io;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (flock(*fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+		struct timespec ts = { 0, poll_ms * 1000000L };
+		long long waited;
+
+		if (errno == EINTR)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (long long)(now.tv_sec - t0.tv_sec) * 1000 +
+			 (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (errno != EWOULDBLOCK || (wait_ms >= 0 && waited >= wait_ms))
+			goto io_fd;
+		if (wait_ms >= 0 && wait_ms - waited < poll_ms)
+			ts.tv_nsec = (long)(wait_ms - waited) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+io_fd:
+	e = errno;
+	close(*fd);
+	*fd = -1;
+	errno = e;
+io:
+	e = errno;
+	snprintf(err, n, "%s: %s", lpath, e == EWOULDBLOCK ? "held by "
+		 "another process" : strerror(e));
+	errno = e;
 	return SHD_EIO;
 }

@@ -126,4 +126,19 @@ char *shd_sync_event(const struct shd_sync_change *c, int64_t t);
 int shd_sync_events_append(const char *path, const struct shd_sync *s,
 			   int64_t t, char *err, size_t n);
 
+/*
+ * Locks the shadow configuration PATH against other runs that read or
+ * rewrite it (shd-sync, shd-shadow --config-out): flock(2) on PATH.lock,
+ * beside it. EXCLUSIVE for a read-modify-write (the lock file is created,
+ * 0644, and never removed: a removed lock file would let two runs lock two
+ * files); else shared, for a reader (no lock file yet: nothing to wait
+ * for, *FD is -1). Waits up to WAIT_MS ms for another holder (0: not at
+ * all; negative: for ever), polling. 0 and the lock's descriptor in *FD
+ * (closing it unlocks); SHD_EIO with errno EWOULDBLOCK when the lock was
+ * still held after WAIT_MS, or another errno, and "PATH.lock: reason" in
+ * ERR (N bytes).
+ */
+int shd_sync_lock(const char *path, int exclusive, long long wait_ms,
+		  int *fd, char *err, size_t n);
+
 #endif

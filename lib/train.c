@@ -200,22 +200,53 @@ static int win_ok(const struct trainer *tr, size_t r, size_t t, size_t end)
 }
 
 /*
+ * Does a known event of resource R (or of every resource) fall in the
+ * slots whose targets window (R, T) counts: t+1 .. t+H, before END?
+ */
+static int win_event(const struct trainer *tr, size_t r, size_t t,
+		     size_t end)
+{
+	const struct shd_pseries *s = &tr->p->series[r];
+	int64_t step = tr->p->step, o = s->t0 + (int64_t)t * step;
+	size_t last = t + tr->H < end ? t + tr->H : end - 1;
+
+	return tr->o->events && tr->o->events->n &&
+	       shd_events_any(tr->o->events, s->key, o + step,
+			      o + (int64_t)(last - t + 1) * step);
+}
+
+/* 1 when origin T of R is a window of the part ending at END; 2 when it
+ * would be but for a known event; 0 when not. */
+static int win_use(const struct trainer *tr, size_t r, size_t t, size_t end)
+{
+	if (!win_ok(tr, r, t, end))
+		return 0;
+	return win_event(tr, r, t, end) ? 2 : 1;
+}
+
+/*
  * The windows of PART for resources [R0, R1) into *OUT (allocated here):
  * all of them when they are at most CAP; else CAP drawn uniformly with
  * the RNG (RANDOM), or every k-th (not RANDOM). In resource and time order.
+ * *LEFT: how many were left out for a known event.
  */
 static int windows(struct trainer *tr, int part, size_t r0, size_t r1,
-		   size_t cap, int random, struct win **out, size_t *nout)
+		   size_t cap, int random, struct win **out, size_t *nout,
+		   size_t *left)
 {
 	size_t total = 0, want, k = 0, i = 0, stride = 1;
 
 	*out = NULL;
 	*nout = 0;
+	*left = 0;
 	for (size_t r = r0; r < r1; r++) {
 		size_t a, b;
 		part_range(tr, r, part, &a, &b);
-		for (size_t t = a ? a - 1 : 0; t + 1 < b; t++)
-			total += win_ok(tr, r, t, b);
+		for (size_t t = a ? a - 1 : 0; t + 1 < b; t++) {
+			int u = win_use(tr, r, t, b);
+			total += u == 1;
+			*left += u == 2;
+		}
 	}
 	if (!total)
 		return 0;
@@ -229,7 +260,7 @@ static int windows(struct trainer *tr, int part, size_t r0, size_t r1,
 		size_t a, b;
 		part_range(tr, r, part, &a, &b);
 		for (size_t t = a ? a - 1 : 0; t + 1 < b && k < want; t++) {
-			if (!win_ok(tr, r, t, b))
+			if (win_use(tr, r, t, b) != 1)
 				continue;
 			int take;
 			if (random)	/* selection sampling, Knuth's S */
@@ -385,7 +416,7 @@ static int train_net(struct trainer *tr, size_t ni, size_t r0, size_t r1,
 	const struct shd_train_opts *o = tr->o;
 	struct shd_lstm *net = &tr->m->net[ni];
 	struct win *tw = NULL, *vw = NULL;
-	size_t ntw, nvw, bad = 0;
+	size_t ntw, nvw, bad = 0, ltw, lvw;
 	float *best = NULL;
 	double best_loss;
 	int rc;
@@ -393,11 +424,14 @@ static int train_net(struct trainer *tr, size_t ni, size_t r0, size_t r1,
 	*epochs_run = *best_epoch = 0;
 	*loss_start = *loss_best = NAN;
 	if ((rc = windows(tr, PART_TRAIN, r0, r1, o->max_windows, 1, &tw,
-			  &ntw)) ||
-	    (rc = windows(tr, PART_VAL, r0, r1, o->max_eval, 0, &vw, &nvw)))
+			  &ntw, &ltw)) ||
+	    (rc = windows(tr, PART_VAL, r0, r1, o->max_eval, 0, &vw, &nvw,
+			  &lvw)))
 		goto out;
 	tr->rep->train_windows += ntw;
 	tr->rep->val_windows += nvw;
+	tr->rep->train_events += ltw;
+	tr->rep->val_events += lvw;
 	best = malloc(net->nparams * sizeof(*best));
 	if (!best) {
 		rc = SHD_ENOMEM;
@@ -1059,6 +1093,15 @@ static int make_report(struct trainer *tr, int timed)
 			    json_integer((json_int_t)rep->val_windows));
 	json_object_set_new(root, "cal_windows",
 			    json_integer((json_int_t)rep->cal_windows));
+	/* only with events: a model trained without stays byte for byte */
+	if (tr->o->events) {
+		json_t *e = json_pack("{s:I, s:I, s:I}", "train",
+				      (json_int_t)rep->train_events, "val",
+				      (json_int_t)rep->val_events, "cal",
+				      (json_int_t)rep->cal_events);
+		if (!e || json_object_set_new(root, "event_windows", e))
+			goto nomem;
+	}
 	if (timed) {
 		json_object_set_new(root, "windows_per_s",
 				    jnum(rep->windows_per_s));
@@ -1085,16 +1128,18 @@ static int choose_and_calibrate(struct trainer *tr, size_t cap)
 {
 	struct shd_train_report *rep = tr->rep;
 	struct win *cw = NULL, *vw = NULL;
-	size_t nvw, ncw, S = tr->R * tr->M;
+	size_t nvw, ncw, S = tr->R * tr->M, lvw, lcw;
 	double *abs_ = NULL;
 	size_t *cnt = NULL;
 	float *res = NULL;
 	int rc;
 
-	if ((rc = windows(tr, PART_VAL, 0, tr->R, cap, 0, &vw, &nvw)))
+	if ((rc = windows(tr, PART_VAL, 0, tr->R, cap, 0, &vw, &nvw, &lvw)))
 		goto out;
-	if (!rep->val_windows)
+	if (!rep->val_windows && !rep->val_events) {
 		rep->val_windows = nvw;
+		rep->val_events = lvw;
+	}
 	abs_ = calloc(S * NM * tr->H, sizeof(*abs_));
 	cnt = calloc(S * NM * tr->H, sizeof(*cnt));
 	if (!abs_ || !cnt) {
@@ -1105,9 +1150,10 @@ static int choose_and_calibrate(struct trainer *tr, size_t cap)
 		goto out;
 	choose(tr, abs_, cnt);
 
-	if ((rc = windows(tr, PART_CAL, 0, tr->R, cap, 0, &cw, &ncw)))
+	if ((rc = windows(tr, PART_CAL, 0, tr->R, cap, 0, &cw, &ncw, &lcw)))
 		goto out;
 	rep->cal_windows = ncw;
+	rep->cal_events = lcw;
 	res = malloc((ncw ? ncw : 1) * tr->M * NM * tr->H * sizeof(*res));
 	if (!res) {
 		rc = SHD_ENOMEM;

@@ -10,6 +10,14 @@
  * at origin t belongs to the part that holds t + 1 (its first target) and
  * only targets inside that part count, so nothing of the future reaches
  * training, nor calibration data validation.
+ *
+ * Known events (events.h: deploys, configuration changes) are regime
+ * changes the history cannot foretell: a window of any part whose counted
+ * targets' slots (t+1 .. t+H, within the part) hold an event of its
+ * resource, or of every resource, is left out of the part (the training
+ * loss, the validation loss and MASE, the calibration residuals). Windows
+ * whose lookback holds an event are kept: shd-predict forecasts from such
+ * windows after every real change, and they show how a series settles.
  */
 #ifndef SHD_TRAIN_H
 #define SHD_TRAIN_H
@@ -17,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events.h"
 #include "model.h"
 #include "panel.h"
 
@@ -49,6 +58,8 @@ struct shd_train_opts {
 	int per_resource;	/* one network per resource (0) */
 	const struct shd_model *init;	/* warm start from these weights,
 					 * or NULL */
+	const struct shd_events *events;	/* known events (sorted), or
+						 * NULL */
 };
 
 /* Sets the defaults above. */
@@ -66,6 +77,8 @@ struct shd_train_report {
 				 * networks */
 	double val_loss_best;	/* ... of the weights kept */
 	size_t train_windows, val_windows, cal_windows;
+	/* windows of each part left out for a known event (O->events) */
+	size_t train_events, val_events, cal_events;
 	double seconds;		/* all of shd_train */
 	double windows_per_s;	/* training windows per second */
 	/*

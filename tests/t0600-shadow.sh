@@ -174,8 +174,20 @@ jq -e --arg sha "$sha" '.shadow.fraction == 0.5 and .shadow.production_sha256 ==
 jq -e --arg sha "$sha" '.shd_sync == 1 and .production_sha256 == $sha
 	and .production.resources["web-2"].replicas.current == 2' \
 	"$T/sh/fleet.json.sync" >/dev/null || fail "sync record: $(cat "$T/sh/fleet.json.sync")"
-# shd_config_load accepts it: shd-plan plans with it (0 or 1, not 3)
-cp -R "$T/plan/gitops" "$T/plan/tf" "$T/sh/"
+# relative executor paths are production's: absolute in the shadow
+# (shd_config_load would take them from the shadow's directory)
+pdir=$(cd "$T/plan" && pwd -P)
+jq -e --arg d "$pdir" '.resources["web-2"].executor.manifest == ($d + "/gitops/web-2.yaml")
+	and .resources["db-1"].executor.dir == ($d + "/tf")
+	and .resources["batch-1"].executor.type == "command"' \
+	"$T/sh/fleet.json" >/dev/null ||
+	fail "shadow's executor paths: $(jq -c '.resources[].executor' "$T/sh/fleet.json")"
+# the record keeps production as the shadow mirrors it, paths resolved
+jq -e --arg d "$pdir" '.production.resources["web-2"].executor.manifest ==
+	($d + "/gitops/web-2.yaml")' "$T/sh/fleet.json.sync" >/dev/null ||
+	fail "sync record's executor paths"
+# shd_config_load accepts it: shd-plan plans with it (0 or 1, not 3),
+# from another directory than production's (nothing copied beside it)
 set +e
 shd-plan -q -c "$T/sh/fleet.json" --state "$T/state" -o "$T/plan.json" \
 	"$T/alerts.shd" 2>"$T/err"

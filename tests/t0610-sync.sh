@@ -4,8 +4,9 @@
 # writes nothing; a hand-edited shadow refused, then synced with --force
 # (edits kept where production did not change the key); a resource
 # removed, one added (scaled), a defaults change; event lines that
-# shd-drift --events reads; no record (--old); bad inputs named; and the
-# chain from shd-shadow --config-out when it is built.
+# shd-drift --events reads; no record (--old); bad inputs named; one run
+# at a time (flock); executor paths made absolute; the events read by
+# shd-train; and the chain from shd-shadow --config-out when it is built.
 . "$SHD_TESTS/lib.sh"
 
 command -v shd-sync >/dev/null 2>&1 || skip "no shd-sync"
@@ -255,6 +256,147 @@ expect_status 2 shd-sync -p prod2.json -s shadow.json --now yesterday
 expect_status 2 shd-sync -p prod2.json -s shadow.json extra
 expect_status 4 shd-sync -p prod0.json -s shadow.json --events /
 expect_err '/: Is a directory'
+
+# ------------------------------------------------- one run at a time
+# the lock beside the shadow: while another holds it, a run waits up to
+# --wait, then gives up (4) and writes nothing; a dry run shares it
+if command -v flock >/dev/null 2>&1; then
+	cp shadow.json s4 && cp shadow.json.sync r4
+	rm -f held
+	flock shadow.json.lock sh -c 'touch held; sleep 3' &
+	holder=$!
+	i=0
+	while [ ! -e held ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -e held ] || fail "flock(1) did not take the lock"
+	expect_status 4 shd-sync --wait 200ms -p prod3.json -s shadow.json \
+		--events ev-locked
+	expect_err "'shadow.json' is being synced by another process"
+	expect_err 'shadow.json.lock: held by another process'
+	expect_err 'hint: try again later, or --wait longer'
+	expect_status 4 shd-sync -n --wait 0 -p prod3.json -s shadow.json
+	same shadow.json s4 "locked: the shadow was written"
+	same shadow.json.sync r4 "locked: the record was written"
+	[ ! -e ev-locked ] || fail "locked: events were appended"
+	# the default wait outlasts the holder: the run goes on after it
+	expect_status 0 shd-sync -p prod2.json -s shadow.json
+	kill -0 "$holder" 2>/dev/null && fail "shd-sync did not wait"
+	wait "$holder" || true
+	[ -f shadow.json.lock ] || fail "the lock file was removed"
+else
+	echo "note: no flock(1): the lock is not tested here"
+fi
+
+# ---------------------------------- executor paths: absolute, followed
+# production's relative executor paths are resolved against production's
+# directory in the shadow (which lives elsewhere); a change of one is
+# mirrored resolved, and a moved production moves them
+mkdir -p p s
+cat >p/fleet.json <<'EOF'
+{
+  "shd_config": 1,
+  "resources": {
+    "web": {
+      "replicas": { "current": 4, "max": 8 },
+      "executor": { "type": "kubectl", "manifest": "gitops/web.yaml",
+                    "workload": "web" }
+    },
+    "db": {
+      "cpu": { "current": 2, "max": 4 },
+      "executor": { "type": "terraform", "dir": "tf" }
+    }
+  }
+}
+EOF
+pdir=$(cd p && pwd -P)
+cat >s/fleet.json <<EOF
+{
+  "shd_config": 1,
+  "resources": {
+    "web": {
+      "replicas": { "current": 2, "max": 4 },
+      "executor": { "type": "kubectl", "manifest": "gitops/web.yaml",
+                    "workload": "web" }
+    },
+    "db": {
+      "cpu": { "current": 2, "max": 4 },
+      "executor": { "type": "terraform", "dir": "tf" }
+    }
+  },
+  "shadow": { "fraction": 0.5, "production_sha256": "$(sha p/fleet.json)" }
+}
+EOF
+# a shadow of an older shd-shadow (relative paths), no record: mended
+expect_status 0 shd-sync -q --old p/fleet.json -p p/fleet.json -s s/fleet.json
+jq_is s/fleet.json '.resources.web.executor.manifest' "\"$pdir/gitops/web.yaml\""
+jq_is s/fleet.json '.resources.db.executor.dir' "\"$pdir/tf\""
+expect_status 0 shd-sync -p p/fleet.json -s s/fleet.json
+expect_err 'in sync'
+jq '.resources.web.executor.manifest = "gitops/web-v2.yaml"' p/fleet.json >e
+mv e p/fleet.json
+expect_status 1 shd-sync -p p/fleet.json -s s/fleet.json
+expect_err "web.executor.manifest: \"$pdir/gitops/web.yaml\" -> \"$pdir/gitops/web-v2.yaml\""
+grep -q "note: production's change replaced" "$T/err" &&
+	fail "a resolved path taken for a hand edit: $(cat "$T/err")"
+jq_is s/fleet.json '.resources.web.executor.manifest' "\"$pdir/gitops/web-v2.yaml\""
+# production moved: the shadow's paths follow
+mkdir -p q
+cp p/fleet.json q/fleet.json
+qdir=$(cd q && pwd -P)
+expect_status 1 shd-sync -p q/fleet.json -s s/fleet.json
+jq_is s/fleet.json '.resources.db.executor.dir' "\"$qdir/tf\""
+
+# ----------------------------- shd-sync's events read by shd-train
+# production's changes at two times of the sample fleet's four weeks: a
+# change of web-1 in the training part, one of the defaults (every
+# resource) in the calibration part; shd-train leaves out the windows
+# whose hour ahead holds one: 12 of web-1 in training, 12 of each of the
+# 6 resources in calibration
+if command -v shd-train >/dev/null 2>&1; then
+	shd-ingest -q -i 5m "$DATA/fleet.csv.gz" -o fleet5.shd
+	jq -n '{shd_config: 1, defaults: {cooldown: "10m"}, resources: {
+		"web-1": {replicas: {current: 4, max: 8},
+			  executor: {type: "command", argv: ["true"]}},
+		"db-1": {cpu: {current: 2, max: 4},
+			 executor: {type: "command", argv: ["true"]}}}}' >pf0.json
+	jq --arg s "$(sha pf0.json)" \
+		'. + {shadow: {fraction: 0.5, production_sha256: $s}}' pf0.json |
+		jq '.resources["web-1"].replicas = {current: 2, max: 4}' >sf.json
+	expect_status 0 shd-sync -q --old pf0.json -p pf0.json -s sf.json
+	jq '.resources["web-1"].replicas.max = 12' pf0.json >pf1.json
+	expect_status 1 shd-sync -q -p pf1.json -s sf.json --events fev \
+		--now 2024-01-08T12:00:00Z
+	jq '.defaults.cooldown = "5m"' pf1.json >pf2.json
+	expect_status 1 shd-sync -q -p pf2.json -s sf.json --events fev \
+		--now 2024-01-26T00:00:00Z
+	[ "$(wc -l <fev)" = 2 ] || fail "events: $(cat fev)"
+	tiny="--hidden 8 --epochs 1 --max-windows 2000 --lookback 24 --horizon 12"
+	expect_status 0 shd-train $tiny --events fev -o ev.model fleet5.shd
+	expect_err '^shd-train: fev: 2 events, 2 for the stream'
+	expect_err '^left out for known events: 12 training, 0 validation, 72 calibration windows$'
+	expect_status 0 shd-train --report ev.model
+	grep -q '^left out for known events: 12 training' "$T/out" ||
+		fail "--report: no events line: $(cat "$T/out")"
+	expect_status 0 shd-train -q $tiny -o noev.model fleet5.shd
+	expect_status 0 shd-train --report noev.model
+	grep -q 'known events' "$T/out" && fail "no --events: an events line"
+	# other windows, another model: other forecasts
+	shd-predict -q -m ev.model fleet5.shd | shd-cat --csv >fc-ev.csv
+	shd-predict -q -m noev.model fleet5.shd | shd-cat --csv >fc-noev.csv
+	[ -s fc-ev.csv ] || fail "no forecast"
+	cmp -s fc-ev.csv fc-noev.csv && fail "--events changed no forecast"
+	# events of no resource of the stream: said so
+	echo '2024-01-08T12:00:00Z,nosuch' >fev-other
+	expect_status 0 shd-train $tiny --events fev-other -o x.model fleet5.shd
+	expect_err 'warning: none of the 1 events of .fev-other. concerns'
+	expect_err '^left out for known events: 0 training, 0 validation, 0 calibration'
+	# a bad line is named; a missing file is bad input
+	{ cat fev; echo 'yesterday,web-1'; } >fev-bad
+	expect_status 3 shd-train $tiny --events fev-bad -o x.model fleet5.shd
+	expect_err "^shd-train: --events: fev-bad:3: 'yesterday' is not a time"
+	expect_status 3 shd-train $tiny --events no-such -o x.model fleet5.shd
+	expect_err "^shd-train: --events: no-such: No such file"
+	expect_status 2 shd-train --report ev.model --events fev
+fi
 
 # ------------------------------- the chain: shd-shadow --config-out, sync
 if command -v shd-shadow >/dev/null 2>&1 &&

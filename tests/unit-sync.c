@@ -6,9 +6,11 @@
  * new production), hand edits kept where production did not change the
  * key and overridden where it did, the lines for people and for
  * shd-drift --events, appending events, checking the result, and the sync
- * record written and read back (lib/confscale.c).
+ * record written and read back (lib/confscale.c); relative executor
+ * paths made absolute; the lock of one run at a time.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -672,6 +674,148 @@ static void test_record(void)
 	json_decref(n);
 }
 
+/*
+ * Relative executor paths made absolute against production's directory,
+ * so that the shadow's configuration, written elsewhere, loads with the
+ * same paths as production's.
+ */
+static void test_absolute(void)
+{
+	static const char text[] =
+"{ \"shd_config\": 1, \"resources\": {\n"
+"  \"web\": { \"replicas\": { \"current\": 4 }, \"executor\": { \"type\": \"kubectl\",\n"
+"    \"manifest\": \"gitops/web.yaml\", \"workload\": \"web\" } },\n"
+"  \"web2\": { \"replicas\": { \"current\": 4 }, \"executor\": { \"type\": \"kubectl\",\n"
+"    \"manifest\": \"/srv/gitops/web2.yaml\", \"workload\": \"web2\" } },\n"
+"  \"db\": { \"cpu\": { \"current\": 2 }, \"executor\": { \"type\": \"terraform\", \"dir\": \"tf\" } },\n"
+"  \"batch\": { \"cpu\": { \"current\": 1 }, \"executor\": { \"type\": \"cgroup\", \"path\": \"shd/batch\" } },\n"
+"  \"idle\": { \"replicas\": { \"current\": 3 }, \"executor\": { \"type\": \"command\",\n"
+"    \"argv\": [\"./scale.sh\", \"{to}\"] } } } }\n";
+	char other[] = "/tmp/shd-sync-other.XXXXXX", spath[64], want[4200];
+	char err[1024], *real = realpath(tmpdir, NULL), *cwd = realpath(".", NULL);
+	struct shd_config pc, sc;
+	json_t *doc = parse(text), *again, *sh = NULL, *here = parse(text);
+	int fd;
+
+	if (!real || !cwd || !doc || !here || !mkdtemp(other)) {
+		FAIL_AT("setup");
+		goto out;
+	}
+	fd = open(tpath("prod.json"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	EXPECT(fd >= 0 && write(fd, text, strlen(text)) ==
+	       (ssize_t)strlen(text));
+	close(fd);
+	EXPECT_EQ_INT(shd_config_load(&pc, tpath("prod.json"), err,
+				      sizeof(err)), 0);
+
+	EXPECT_EQ_INT(shd_config_absolute(doc, tpath("prod.json")), 0);
+	snprintf(want, sizeof(want), "%s/gitops/web.yaml", real);
+	EXPECT_EQ_STR(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(doc, "resources"), "web"),
+		"executor"), "manifest")), want);
+	snprintf(want, sizeof(want), "%s/tf", real);
+	EXPECT_EQ_STR(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(doc, "resources"), "db"),
+		"executor"), "dir")), want);
+	/* absolute paths, cgroups and programs as they were */
+	EXPECT_EQ_STR(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(doc, "resources"), "web2"),
+		"executor"), "manifest")), "/srv/gitops/web2.yaml");
+	EXPECT_EQ_STR(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(doc, "resources"), "batch"),
+		"executor"), "path")), "shd/batch");
+	EXPECT_EQ_STR(json_string_value(json_array_get(json_object_get(
+		json_object_get(json_object_get(json_object_get(doc,
+		"resources"), "idle"), "executor"), "argv"), 0)),
+		"./scale.sh");
+	/* twice is once */
+	again = json_deep_copy(doc);
+	EXPECT_EQ_INT(shd_config_absolute(again, "/no/such/dir/x.json"), 0);
+	EXPECT(json_equal(again, doc));
+	json_decref(again);
+
+	/* the shadow, written elsewhere, loads with production's paths */
+	sh = shd_config_shadow(doc, 0.5, pc.sha256);
+	EXPECT(sh != NULL);
+	snprintf(spath, sizeof(spath), "%s/shadow.json", other);
+	EXPECT_EQ_INT(shd_shadow_write(spath, sh, doc, pc.sha256, err,
+				       sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_config_load(&sc, spath, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/gitops/web.yaml", real);
+	EXPECT_EQ_STR(sc.res[0].exec.manifest, want);
+	snprintf(want, sizeof(want), "%s/tf", real);
+	EXPECT_EQ_STR(sc.res[2].exec.dir, want);
+	snprintf(want, sizeof(want), "%s/gitops/web.yaml", tmpdir);
+	EXPECT_EQ_STR(pc.res[0].exec.manifest, want);
+	shd_config_release(&sc);
+	shd_config_release(&pc);
+	unlink(spath);
+	snprintf(spath, sizeof(spath), "%s/shadow.json.sync", other);
+	unlink(spath);
+	rmdir(other);
+
+	/* a name without a directory: the working directory's */
+	EXPECT_EQ_INT(shd_config_absolute(here, "prod.json"), 0);
+	snprintf(want, sizeof(want), "%s/gitops/web.yaml", cwd);
+	EXPECT_EQ_STR(json_string_value(json_object_get(json_object_get(
+		json_object_get(json_object_get(here, "resources"), "web"),
+		"executor"), "manifest")), want);
+	json_decref(here);
+	/* a directory that is not there */
+	here = parse(text);
+	EXPECT_EQ_INT(shd_config_absolute(here, "/no/such/dir/x.json"),
+		      SHD_EIO);
+	EXPECT_EQ_INT(errno, ENOENT);
+out:
+	json_decref(doc);
+	json_decref(here);
+	json_decref(sh);
+	free(real);
+	free(cwd);
+}
+
+/* One run at a time: the lock beside the shadow. */
+static void test_lock(void)
+{
+	const char *shadow = tpath("locked.json");
+	char err[512];
+	int a = -2, b = -2, c = -2;
+
+	/* shared, no lock file yet: nothing to wait for, nothing made */
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 0, 0, &a, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(a, -1);
+	EXPECT(access(tpath("locked.json.lock"), F_OK) != 0);
+	/* exclusive: made, held */
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 1, 0, &a, err, sizeof(err)), 0);
+	EXPECT(a >= 0);
+	EXPECT(access(tpath("locked.json.lock"), F_OK) == 0);
+	/* a second one gives up after WAIT, saying why */
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 1, 0, &b, err, sizeof(err)),
+		      SHD_EIO);
+	EXPECT_EQ_INT(errno, EWOULDBLOCK);
+	EXPECT_EQ_INT(b, -1);
+	EXPECT(strstr(err, "locked.json.lock: held by another process"));
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 0, 60, &b, err, sizeof(err)),
+		      SHD_EIO);
+	EXPECT_EQ_INT(errno, EWOULDBLOCK);
+	close(a);
+	/* released: shared locks together, then exclusive again */
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 0, 0, &b, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 0, 0, &c, err, sizeof(err)), 0);
+	EXPECT(b >= 0 && c >= 0);
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 1, 0, &a, err, sizeof(err)),
+		      SHD_EIO);
+	close(b);
+	close(c);
+	EXPECT_EQ_INT(shd_sync_lock(shadow, 1, -1, &a, err, sizeof(err)), 0);
+	close(a);
+	/* a directory that is not there */
+	EXPECT_EQ_INT(shd_sync_lock("/no/such/dir/x.json", 1, 0, &a, err,
+				    sizeof(err)), SHD_EIO);
+	EXPECT_EQ_INT(errno, ENOENT);
+	EXPECT(strstr(err, "/no/such/dir/x.json.lock: No such file"));
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_diff),
 	TEST(test_scale),
@@ -682,6 +826,8 @@ static const struct harness_case cases[] = {
 	TEST(test_events_append),
 	TEST(test_check),
 	TEST(test_record),
+	TEST(test_absolute),
+	TEST(test_lock),
 };
 
 static void cleanup(void)

@@ -4,11 +4,13 @@
  * the autoregression on validation, each series' chosen method is the best
  * on validation, the intervals are finite and widen with the step, a seed
  * gives the same weights, and too little data is refused naming the
- * resource. shd_train_extend fits new resources as a refit would.
+ * resource. shd_train_extend fits new resources as a refit would. Known
+ * events leave out exactly the windows that forecast across them.
  */
 #include <stdint.h>
 #include <unistd.h>
 
+#include "events.h"
 #include "harness.h"
 #include "model.h"
 #include "rng.h"
@@ -431,6 +433,84 @@ static void test_min_samples(void)
 	EXPECT(shd_train_min_samples(&o, 48, 12) == SIZE_MAX);
 }
 
+/*
+ * Known events: the windows whose counted targets hold one are left out,
+ * exactly those; other resources' events and fleet-wide ones as said; a
+ * file that concerns no resource changes nothing.
+ */
+static void test_events(void)
+{
+	const int64_t t0 = 1700006400000LL;
+	struct shd_panel p;
+	struct shd_model a, b, c;
+	struct shd_train_opts o;
+	struct shd_train_report ra, rb, rc;
+	struct shd_events ev, other;
+
+	/* 864 slots: training [0, 604), validation [604, 733), calibration
+	 * [733, 864) */
+	synth(&p, 2, 3 * DAY, 3);
+	small_opts(&o);
+	o.epochs = 1;
+	o.max_windows = 100000;
+	o.max_eval = 100000;
+	shd_events_init(&ev);
+	shd_events_init(&other);
+	/* training: vm-0 inside slot 300, vm-1 at the start of slot 400:
+	 * origins s-6 .. s-1 each */
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 300 * STEP + 1, "vm-0"), 0);
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 400 * STEP, "vm-1"), 0);
+	/* validation: every resource, slot 650 */
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 650 * STEP + 5, "*"), 0);
+	/* calibration: vm-1 in its first slot (only the origin 732 counts
+	 * a target there: validation's stop at 732), vm-0 in the last */
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 733 * STEP, "vm-1"), 0);
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 863 * STEP, "vm-0"), 0);
+	/* none of these counts: another resource, before and after */
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 500 * STEP, "vm-9"), 0);
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 - 1, NULL), 0);
+	EXPECT_EQ_INT(shd_events_add(&ev, t0 + 864 * STEP, NULL), 0);
+	shd_events_sort(&ev);
+	EXPECT_EQ_INT(shd_events_add(&other, t0 + 300 * STEP, "vm-9"), 0);
+
+	EXPECT_EQ_INT(shd_train(&a, &p, &o, &ra, NULL, NULL), 0);
+	o.events = &ev;
+	EXPECT_EQ_INT(shd_train(&b, &p, &o, &rb, NULL, NULL), 0);
+	o.events = &other;
+	EXPECT_EQ_INT(shd_train(&c, &p, &o, &rc, NULL, NULL), 0);
+
+	EXPECT_EQ_INT(ra.train_events + ra.val_events + ra.cal_events, 0);
+	EXPECT_EQ_INT(rb.train_events, 12);
+	EXPECT_EQ_INT(rb.val_events, 12);
+	EXPECT_EQ_INT(rb.cal_events, 7);
+	EXPECT_EQ_INT(rb.train_windows, ra.train_windows - 12);
+	EXPECT_EQ_INT(rb.val_windows, ra.val_windows - 12);
+	EXPECT_EQ_INT(rb.cal_windows, ra.cal_windows - 7);
+	EXPECT(b.report && strstr(b.report, "\"event_windows\""));
+	EXPECT(a.report && !strstr(a.report, "\"event_windows\""));
+	/* other windows drawn: other weights */
+	if (a.nnet && b.nnet)
+		EXPECT(memcmp(a.net[0].params, b.net[0].params,
+			      a.net[0].nparams * sizeof(float)) != 0);
+	/* events of no resource of the panel: the same model as without */
+	EXPECT_EQ_INT(rc.train_events + rc.val_events + rc.cal_events, 0);
+	EXPECT_EQ_INT(rc.train_windows, ra.train_windows);
+	if (a.nnet && c.nnet)
+		EXPECT(memcmp(a.net[0].params, c.net[0].params,
+			      a.net[0].nparams * sizeof(float)) == 0);
+	for (size_t s = 0; s < 4; s++) {
+		EXPECT_EQ_INT(a.ser[s].method, c.ser[s].method);
+		EXPECT(memcmp(a.ser[s].q, c.ser[s].q,
+			      SHD_M_COUNT * a.horizon * sizeof(double)) == 0);
+	}
+	shd_model_release(&a);
+	shd_model_release(&b);
+	shd_model_release(&c);
+	shd_events_release(&ev);
+	shd_events_release(&other);
+	shd_panel_release(&p);
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_train_and_choose),
 	TEST(test_deterministic),
@@ -440,6 +520,7 @@ static const struct harness_case cases[] = {
 	TEST(test_extend_per_resource),
 	TEST(test_extend_refuses),
 	TEST(test_min_samples),
+	TEST(test_events),
 };
 
 int main(void)
