@@ -197,7 +197,7 @@ struct out {
 	struct shd_frame f;
 	struct shd_dict *odict;		/* keys of the alert stream */
 	struct shd_dict *idict;		/* keys of the input */
-	uint64_t kept, suppressed, candidates, scored;
+	uint64_t kept, suppressed, candidates;
 	/* --latest: the alerts of the newest origin of the resource */
 	struct shd_alert *buf;
 	size_t nbuf;
@@ -426,7 +426,6 @@ static int on_alert(void *ctx, const struct shd_alert *a)
 	struct out *u = ctx;
 	int rc;
 
-	u->scored++;
 	u->candidates += a->candidate;
 	if (u->learn && a->candidate && a->label >= 0 &&
 	    (rc = shd_filter_add(u->learn, a)))
@@ -1068,10 +1067,9 @@ int main(int argc, char **argv)
 		eval_breach(&u);
 	}
 	if (!o.quiet && !o.eval)
-		fprintf(stderr, "%s: %llu origins scored, %llu alerts kept, "
-			"%llu suppressed\n", cli_prog,
-			(unsigned long long)(u.scored /
-			(shd_drift_nmetric(u.d) ? shd_drift_nmetric(u.d) : 1)),
+		fprintf(stderr, "%s: %llu forecasts scored (resource, metric, "
+			"origin), %llu alerts kept, %llu suppressed\n", cli_prog,
+			(unsigned long long)shd_drift_scored(u.d),
 			(unsigned long long)u.kept,
 			(unsigned long long)u.suppressed);
 	if (status == EXIT_OK && !o.eval && u.kept)

@@ -73,6 +73,7 @@ struct event {
 
 struct shd_drift {
 	size_t M;
+	uint64_t nscored;	/* (resource, metric, origin) scored */
 	struct mcols *mc;
 	int tcol, kcol, ocol, scol;
 	struct shd_drift_opts o;
@@ -219,6 +220,11 @@ void shd_drift_free(struct shd_drift *d)
 		free(d->ev[i].res);
 	free(d->ev);
 	free(d);
+}
+
+uint64_t shd_drift_scored(const struct shd_drift *d)
+{
+	return d->nscored;
 }
 
 size_t shd_drift_nmetric(const struct shd_drift *d)
@@ -709,6 +715,7 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 			ss->hold_sev = a.severity;
 		}
 	}
+	d->nscored++;
 	if (a.candidate || all)
 		rc = fn(ctx, &a);
 	return rc;

@@ -138,6 +138,8 @@ void shd_drift_free(struct shd_drift *d);
 
 /* Metrics of the stream, their names. */
 size_t shd_drift_nmetric(const struct shd_drift *d);
+/* How many forecasts (a resource's metric from one origin) were scored. */
+uint64_t shd_drift_scored(const struct shd_drift *d);
 const char *shd_drift_metric_name(const struct shd_drift *d, size_t m);
 
 /*
