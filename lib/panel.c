@@ -21,6 +21,7 @@
 struct raw {
 	char *key;
 	size_t n, cap;
+	size_t hint;		/* rows to make room for at first */
 	int64_t *t;		/* (n) */
 	double *v;		/* (n, nmetric) row-major */
 };
@@ -68,7 +69,8 @@ long shd_panel_find(const struct shd_panel *p, const char *key)
 static int raw_push(struct raw *r, int64_t t, const double *v, size_t nm)
 {
 	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 1024;
+		size_t cap = r->cap ? r->cap * 2 :
+			     r->hint > 1024 ? r->hint : 1024;
 		int64_t *tt = realloc(r->t, cap * sizeof(*tt));
 		if (!tt)
 			return SHD_ENOMEM;
@@ -192,6 +194,7 @@ struct reading {
 	struct raw *raws;	/* rows of resources not yet on the grid */
 	size_t nraw, capraw;
 	size_t capser;
+	size_t last_n;		/* rows of the last resource put on the grid */
 	size_t (*keep)(void *ctx, const char *key);
 	void *ctx;
 };
@@ -215,6 +218,7 @@ static int settle(struct reading *rd)
 	for (size_t k = 0; k < rd->nraw; k++) {
 		struct raw *rw = &rd->raws[k];
 		struct shd_pseries *ps = &p->series[p->nseries];
+		rd->last_n = rw->n;
 		if (!rc) {
 			memset(ps, 0, sizeof(*ps));
 			p->nseries++;	/* released with P even on failure */
@@ -357,6 +361,9 @@ int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
 				}
 				struct raw *nr = &rd.raws[rd.nraw];
 				memset(nr, 0, sizeof(*nr));
+				/* fleets are alike: room for as many rows as
+				 * the last resource had saves the copies */
+				nr->hint = rd.last_n + rd.last_n / 16;
 				nr->key = strdup(shd_dict_str(dict, key[i], NULL));
 				if (!rd.raws[rd.nraw++].key) {
 					rc = SHD_ENOMEM;
