@@ -3,6 +3,8 @@
  * averaging of rows that share a slot, gaps, the step from metadata or the
  * data, and streams out of canonical order refused.
  */
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -159,7 +161,66 @@ static void test_order_refused(void)
 	shd_reader_free(r);
 }
 
+/* keep: 3 slots of "a", everything of the others */
+static size_t keep3(void *ctx, const char *key)
+{
+	(*(int *)ctx)++;
+	return strcmp(key, "a") == 0 ? 3 : 0;
+}
+
+/*
+ * shd_panel_read_keep: the tail of the grid, the same values as the whole
+ * read has there; and the step settled from the first resources' rows
+ * while later ones go on the grid as their runs end (ten resources, more
+ * than the eight that settle it).
+ */
+static void test_keep_tail(void)
+{
+	struct row rows[10 * 6];
+	char names[10][8];
+	struct shd_reader *r;
+	struct shd_panel all, tail;
+	int calls = 0;
+
+	for (int k = 0; k < 10; k++) {
+		snprintf(names[k], sizeof(names[k]), k ? "r%d" : "a", k);
+		for (int i = 0; i < 6; i++)
+			rows[k * 6 + i] = (struct row){ names[k], 600 * i + k,
+				100 * k + i, i == 4 ? NAN : 10 * i };
+	}
+	shd_panel_init(&all);
+	shd_panel_init(&tail);
+	EXPECT_EQ_INT(stream_of(rows, 60, NULL, &r), 0);
+	EXPECT_EQ_INT(shd_panel_read(&all, r, NULL, 0, 0), 0);
+	shd_reader_free(r);
+	EXPECT_EQ_INT(stream_of(rows, 60, NULL, &r), 0);
+	EXPECT_EQ_INT(shd_panel_read_keep(&tail, r, NULL, 0, 0, keep3, &calls),
+		      0);
+	shd_reader_free(r);
+	EXPECT_EQ_INT(calls, 10);
+	EXPECT_EQ_INT(all.step, 600000);
+	EXPECT_EQ_INT(tail.step, 600000);
+	EXPECT_EQ_INT(tail.nseries, 10);
+	const struct shd_pseries *a = &all.series[0], *t = &tail.series[0];
+	EXPECT_EQ_INT(a->n, 6);
+	EXPECT_EQ_INT(t->n, 3);
+	EXPECT_EQ_INT(t->t0, a->t0 + 3 * 600000);
+	for (size_t i = 0; i < 3; i++) {
+		EXPECT_SAME_DOUBLE(t->x[i], a->x[3 + i]);		/* cpu */
+		EXPECT_SAME_DOUBLE(t->x[3 + i], a->x[6 + 3 + i]);	/* mem */
+		EXPECT_EQ_INT(t->count[i], a->count[3 + i]);
+	}
+	for (size_t k = 1; k < 10; k++) {
+		EXPECT_EQ_STR(tail.series[k].key, all.series[k].key);
+		EXPECT_EQ_INT(tail.series[k].n, 6);
+		EXPECT_SAME_DOUBLE(tail.series[k].x[5], all.series[k].x[5]);
+	}
+	shd_panel_release(&all);
+	shd_panel_release(&tail);
+}
+
 static const struct harness_case cases[] = {
+	TEST(test_keep_tail),
 	TEST(test_grid_and_gaps),
 	TEST(test_step_from_meta_and_data),
 	TEST(test_metric_choice),
