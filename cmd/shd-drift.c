@@ -41,6 +41,8 @@ static void usage(FILE *fp, int status)
 "      --short N          origins whose errors are averaged (default 2)\n"
 "      --memory N         origins that say what is usual (default 2016)\n"
 "      --warmup N         origins before surprise counts (default 288)\n"
+"      --range-tol F      alert when the value leaves the series' range\n"
+"                         so far by F of that range (default 0.05; 0: off)\n"
 "      --capacity M=C     measure |pred - cur| in tenths of capacity C\n"
 "      --limit M=L        critical when the forecast reaches L in the\n"
 "                         horizon; breach_in says when\n"
@@ -56,7 +58,8 @@ static void usage(FILE *fp, int status)
 "                         (rolling forecasts of shd-predict), write FILTER\n"
 "      --filter FILTER    suppress the alerts FILTER finds transient\n"
 "      --p-min P          suppress below P(sustained) = P (default: the\n"
-"                         filter's; 0.5 unless --learn was given one)\n"
+"                         filter's: with --learn, learned from --eval's\n"
+"                         windows, or 0.5)\n"
 "      --events FILE      known events: lines 'TIME[,RESOURCE]' (deploys,\n"
 "                         configuration changes)\n"
 "      --event-window D   events count for alerts up to D after (default 1h)\n"
@@ -70,7 +73,8 @@ static void usage(FILE *fp, int status)
 "Evaluation (a report on standard output instead of alerts):\n"
 "      --eval LABELS      score kept alerts against NAB anomaly windows\n"
 "                         (combined_windows.json) and, with --limit,\n"
-"                         against breaches of the limit\n"
+"                         against breaches of the limit; with --learn,\n"
+"                         the windows of LABELS choose p_min\n"
 "  -o, --output FILE      write FILE (atomically) instead of standard output\n"
 "  -f, --force            write the binary stream even to a terminal\n"
 "  -q, --quiet            no summary on stderr\n"
@@ -86,7 +90,7 @@ enum { OPT_W_DIFF = 256, OPT_W_CONF, OPT_THRESHOLD, OPT_SURPRISE,
        OPT_CAPACITY, OPT_LIMIT, OPT_BOUND, OPT_HOLD, OPT_LEARN, OPT_FILTER,
        OPT_P_MIN, OPT_EVENTS, OPT_EVENT_WINDOW, OPT_PERSIST, OPT_SHOW,
        OPT_JSON, OPT_ALL, OPT_KEPT_ONLY, OPT_LATEST, OPT_EVAL, OPT_SHORT,
-       OPT_MEMORY, OPT_WARMUP, OPT_LIMITS };
+       OPT_MEMORY, OPT_WARMUP, OPT_LIMITS, OPT_RANGE_TOL };
 
 static const struct option longopts[] = {
 	{ "w-diff", required_argument, NULL, OPT_W_DIFF },
@@ -102,6 +106,7 @@ static const struct option longopts[] = {
 	{ "short", required_argument, NULL, OPT_SHORT },
 	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "range-tol", required_argument, NULL, OPT_RANGE_TOL },
 	{ "learn", required_argument, NULL, OPT_LEARN },
 	{ "filter", required_argument, NULL, OPT_FILTER },
 	{ "p-min", required_argument, NULL, OPT_P_MIN },
@@ -663,6 +668,46 @@ static void eval_nab(struct out *u, const struct shd_nab_labels *lab)
 			 u->o->eval);
 }
 
+/*
+ * --learn with --eval: p_min from the labelled windows of the replay, the
+ * part of each after NAB's probation (shd_filter_tune). Returns how many
+ * windows held a candidate.
+ */
+static size_t tune_p_min(struct out *u, const struct shd_nab_labels *lab,
+			 struct shd_filter *f)
+{
+	size_t n = 0, cap = 0, used = 0;
+	uint32_t *res = NULL;
+	int64_t *from = NULL, *to = NULL;
+
+	for (size_t k = 0; k < u->ntl; k++) {
+		const struct timeline *tl = &u->tl[k];
+		size_t nw, prob = shd_nab_probation(tl->n);
+		const struct shd_nab_window *w = shd_nab_labels_find(lab,
+			shd_dict_str(u->idict, tl->res, NULL), &nw);
+
+		for (size_t i = 0; i < nw && prob < tl->n; i++) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 64;
+				res = realloc(res, cap * sizeof(*res));
+				from = realloc(from, cap * sizeof(*from));
+				to = realloc(to, cap * sizeof(*to));
+				if (!res || !from || !to)
+					cli_die(EXIT_SYSTEM, "out of memory");
+			}
+			res[n] = tl->res;
+			from[n] = w[i].from > tl->t[prob] ? w[i].from :
+				  tl->t[prob];
+			to[n++] = w[i].to;
+		}
+	}
+	used = shd_filter_tune(f, res, from, to, n);
+	free(res);
+	free(from);
+	free(to);
+	return used;
+}
+
 /* The breach part of --eval: per metric, series with a limit. */
 static void eval_breach(struct out *u)
 {
@@ -761,7 +806,7 @@ int main(int argc, char **argv)
 			.surprise = SHD_DRIFT_SURPRISE,
 		},
 		.dopt = { .hold = SIZE_MAX, .persist = 6, .short_w = 2, .memory = 2016,
-			  .warmup = 288 },
+			  .warmup = 288, .range_tol = SHD_DRIFT_RANGE_TOL },
 		.p_min = NAN,
 		.event_window = 3600000,
 	};
@@ -840,6 +885,10 @@ int main(int argc, char **argv)
 			o.dopt.warmup = cli_size_arg("--warmup", optarg, 0,
 						     100000000);
 			break;
+		case OPT_RANGE_TOL:
+			o.dopt.range_tol = cli_real_arg("--range-tol", optarg,
+							0, 1, INFINITY);
+			break;
 		case OPT_LEARN: o.learn = optarg; break;
 		case OPT_FILTER: o.filter = optarg; break;
 		case OPT_P_MIN:
@@ -871,8 +920,6 @@ int main(int argc, char **argv)
 			"a.shd b.shd | shd-drift ...)", argc);
 	if (argc == 1)
 		o.input = argv[0];
-	if (o.learn && o.eval)
-		cli_die(EXIT_USAGE, "--learn and --eval: one at a time");
 	if (o.learn && o.filter)
 		cli_die(EXIT_USAGE, "--learn writes a filter; --filter applies "
 			"one: one at a time");
@@ -1033,6 +1080,14 @@ int main(int argc, char **argv)
 				 shd_strerror(rc));
 			status = rc == SHD_EINVAL ? EXIT_BADINPUT : EXIT_SYSTEM;
 			goto out;
+		}
+		if (o.eval && isnan(o.p_min)) {
+			size_t used = tune_p_min(&u, &labels, &learn);
+
+			if (!o.quiet)
+				fprintf(stderr, "%s: p_min %.4g from %zu "
+					"windows of '%s' holding a candidate\n",
+					cli_prog, learn.p_min, used, o.eval);
 		}
 		for (uint32_t id = 0; id < shd_dict_count(u.idict); id++)
 			for (size_t m = 0; m < shd_drift_nmetric(u.d); m++) {

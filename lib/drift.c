@@ -56,6 +56,9 @@ struct sstate {
 	 * variance of their short mean */
 	float sraw[SHD_DRIFT_SHORT_MAX];
 	size_t nraw, nseen;
+	/* the range of cur so far, over nval origins */
+	double vmin, vmax;
+	size_t nval;
 	float hist[SURPRISE_BINS];
 	double hweight, htotal;
 	/* recurrence: days (weeks) seen, and per hour of the day (week) on
@@ -606,6 +609,20 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 					      e / hw : 1e6);
 	}
 
+	/* out of range: beyond everything the series has shown */
+	if (!isnan(cur)) {
+		if (d->o.range_tol > 0 && ss->nval > d->o.warmup &&
+		    ss->vmax > ss->vmin) {
+			double tol = (ss->vmax - ss->vmin) * d->o.range_tol;
+
+			a.outside = cur > ss->vmax + tol ||
+				    cur < ss->vmin - tol;
+		}
+		ss->vmin = ss->nval && ss->vmin < cur ? ss->vmin : cur;
+		ss->vmax = ss->nval && ss->vmax > cur ? ss->vmax : cur;
+		ss->nval++;
+	}
+
 	/* breach of the limit within the horizon */
 	limit = ss->has_limit ? ss->limit : set->limit;
 	if (!isnan(limit)) {
@@ -629,7 +646,11 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 		double sa = isnan(a.ahead) ? 0 : a.ahead;
 		double su = isnan(a.surprise) ? 0 :
 			    a.surprise * set->threshold / set->surprise;
-		int by_surprise = su > sa;
+		int by_surprise;
+
+		if (a.outside && su < set->threshold)
+			su = set->threshold;
+		by_surprise = su > sa;
 
 		a.score = by_surprise ? su : sa;
 		a.candidate = a.score >= set->threshold || !isnan(a.breach_in);

@@ -19,12 +19,16 @@
  *             nominal interval), when the stream has that origin; its log
  *             averaged over `short_w` origins, scored against the
  *             series' own history of it: -log10 of the share of past
- *             origins at least as bad (drift.c, surprise()).
+ *             origins at least as bad (drift.c, surprise()); and
+ *             out of range, cur beyond every value the series has shown
+ *             by more than range_tol of its range (max - min), which
+ *             counts as a surprise at the threshold.
  *
  * An origin is a candidate alert when ahead >= threshold, surprise >=
- * the surprise threshold, or the forecast crosses a limit within the
- * horizon. Its score is max(ahead, surprise * threshold / surprise
- * threshold): both signals scaled so that 1 threshold is the same score.
+ * the surprise threshold, cur is out of range, or the forecast crosses a
+ * limit within the horizon. Its score is max(ahead, surprise * threshold
+ * / surprise threshold, and threshold when out of range): both signals
+ * scaled so that 1 threshold is the same score.
  * Severity: critical when the forecast (pred, or hi with bound_hi) crosses
  * the limit within the horizon, breach_in seconds ahead (0 when cur is
  * already at or above it); warning for any other candidate; info below.
@@ -68,13 +72,23 @@ struct shd_drift_metric {
 #define SHD_DRIFT_THRESHOLD 4.0
 #define SHD_DRIFT_SURPRISE 2.7
 
+/*
+ * Out of range: cur beyond the largest (smallest) value the series has
+ * shown by more than this share of its range (the spatial anomaly of
+ * NAB's Numenta detector, whose 5% is taken as is).
+ */
+#define SHD_DRIFT_RANGE_TOL 0.05
+
 #define SHD_DRIFT_SHORT_MAX 32
 
 struct shd_drift_opts {
 	int bound_hi;		/* breach when hi (not pred) crosses */
 	size_t short_w;		/* origins averaged for surprise (1..32) */
 	size_t memory;		/* origins the usual surprise remembers */
-	size_t warmup;		/* origins before surprise is trusted */
+	size_t warmup;		/* origins before surprise (and the
+				 * range) is trusted */
+	double range_tol;	/* out of range: beyond it by this share of
+				 * the range (SHD_DRIFT_RANGE_TOL); 0: off */
 	size_t hold;		/* steps a kept alert holds off repeats */
 	size_t persist;		/* steps the label looks ahead */
 };
@@ -103,6 +117,7 @@ struct shd_alert {
 	uint32_t res;		/* key id in the input's dictionary */
 	size_t metric;		/* index among the stream's metrics */
 	double score, ahead, surprise;
+	int outside;		/* cur out of the series' range so far */
 	int severity;
 	int candidate;		/* over a threshold, or a breach */
 	size_t step;		/* the step of the ahead score */

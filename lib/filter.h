@@ -15,6 +15,7 @@
 #define SHD_FILTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drift.h"
 #include "logit.h"
@@ -36,6 +37,8 @@ struct shd_filter {
 	/* learning examples (not in the file) */
 	size_t nex, excap;
 	double *x, *y;		/* (excap, SHD_NFEAT), (excap) */
+	uint32_t *res;		/* (excap) the candidate's resource id */
+	int64_t *t;		/* (excap) its origin */
 };
 
 /* Default threshold on P(sustained). */
@@ -55,6 +58,18 @@ int shd_filter_add(struct shd_filter *f, const struct shd_alert *a);
  */
 int shd_filter_fit(struct shd_filter *f, double lambda, double p_min,
 		   char *err, size_t n);
+
+/*
+ * Learns p_min from labelled windows of the replay that was learned from
+ * (anomaly windows, such as NAB's): window i is resource RES[i] from
+ * FROM[i] to TO[i] (ms, inclusive; leave out any part that should not
+ * count, such as NAB's probation). p_min becomes the largest value that
+ * keeps a candidate in every window holding one: the smallest, over those
+ * windows, of the largest P(sustained) in it. Call after shd_filter_fit.
+ * Returns how many windows held a candidate (0: p_min is unchanged).
+ */
+size_t shd_filter_tune(struct shd_filter *f, const uint32_t *res,
+		       const int64_t *from, const int64_t *to, size_t nw);
 
 /* Keeps the recurrence counts of series (RES, METRIC). */
 int shd_filter_keep_series(struct shd_filter *f, const char *res,

@@ -48,7 +48,7 @@ static double scaled_sigmoid(double y)
  * point floor(0.15 * n) for every n (checked up to 200000; beyond 5000 it
  * is 750 anyway).
  */
-static size_t probation(size_t n)
+size_t shd_nab_probation(size_t n)
 {
 	if (n >= PROBATION_MAX * 100 / PROBATION_PERCENT)
 		return PROBATION_MAX;
@@ -113,7 +113,7 @@ double shd_nab_score(const int64_t *t, const uint8_t *det, size_t n,
 		     struct shd_nab_counts *c)
 {
 	struct shd_nab_counts k = { 0, 0, 0, 0 };
-	size_t prob = probation(n);
+	size_t prob = shd_nab_probation(n);
 	size_t pos = 0;			/* rows before it are scored */
 	size_t last = 0, width = 0;	/* the window before pos; 0: none */
 	double s = 0;
@@ -207,6 +207,8 @@ const struct shd_nab_window *shd_nab_labels_find(
 	const struct shd_nab_labels *l, const char *key, size_t *nwin)
 {
 	for (size_t i = 0; i < l->nfile; i++) {
+		/* nfile keys, all set, once nfile > 0 */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 		if (strcmp(l->key[i], key) == 0) {
 			*nwin = l->nwin[i];
 			return l->win[i];
@@ -316,6 +318,8 @@ static int load_file(struct shd_nab_labels *l, const char *path,
 				      name, j, 1, err, n);
 		if (r)
 			return r;
+		/* both set: load_time fails with a code, never 0 */
+		/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 		if (w[j].to < w[j].from)
 			return bad_window(err, n, path, name, j,
 					  "ends before it starts");
@@ -372,6 +376,8 @@ int shd_nab_labels_load(struct shd_nab_labels *l, const char *path,
 	nf = json_object_size(root);
 	l->key = calloc(nf ? nf : 1, sizeof(*l->key));
 	l->nwin = calloc(nf ? nf : 1, sizeof(*l->nwin));
+	/* an array of pointers: sizeof(*l->win) is meant */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	l->win = calloc(nf ? nf : 1, sizeof(*l->win));
 	if (!l->key || !l->nwin || !l->win) {
 		status = fail(err, n, SHD_ENOMEM, "%s: out of memory", path);

@@ -105,6 +105,9 @@ double shd_nab_score(const int64_t *t, const uint8_t *det, size_t n,
 		     const struct shd_nab_profile *p,
 		     struct shd_nab_counts *c);
 
+/* NAB's probation of a file of N rows: min(floor(0.15 N), 750) rows. */
+size_t shd_nab_probation(size_t n);
+
 /*
  * The normalized score of a set of files with NWINDOWS windows in all (the
  * sum of their counts' windows) whose raw scores sum to S: 100 * (S - null)

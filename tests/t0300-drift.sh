@@ -40,9 +40,10 @@ awk -F, '$5 != "warning" { print "severity " $5; bad++ }
 	"$T/a.csv" || fail "alert rows"
 grep -q ',0,repeat,' "$T/a.csv" || fail "no 'repeat' reason"
 
-# nothing above the thresholds: exit 0 and no rows (cron: && echo quiet)
+# nothing above the thresholds, the range check off: exit 0 and no rows
+# (cron: && echo quiet)
 expect_status 0 shd-drift -q --threshold 1e300 --surprise 1e300 \
-	-o "$T/none.shd" "$T/fc.shd"
+	--range-tol 0 -o "$T/none.shd" "$T/fc.shd"
 [ "$(shd-cat -H "$T/none.shd" | wc -l)" = 0 ] || fail "quiet run has rows"
 
 # --all: every origin of every series (info included)
@@ -96,6 +97,11 @@ shd-drift -q --filter "$T/f.json" "$T/fc.shd" -o "$T/fa.shd" || true
 shd-cat -H -c kept,reason "$T/fa.shd" | sort -u >"$T/reasons"
 grep -Eq '^0,(transient|recurring|event)$' "$T/reasons" ||
 	fail "--filter: nothing suppressed ($(cat "$T/reasons"))"
+# --learn with --eval: p_min from the labelled windows
+expect_status 0 shd-drift --learn "$T/f3.json" \
+	--eval "$DATA/nab/combined_windows.json" "$T/fc.shd"
+expect_err 'p_min [0-9.e-]* from [0-9]* windows'
+expect_err 'learned from [0-9]* candidates'
 # a stricter p-min suppresses at least as much
 shd-drift -q --filter "$T/f.json" --p-min 0.9 "$T/fc.shd" -o "$T/fb.shd" ||
 	true
@@ -143,7 +149,8 @@ expect_err 'bad.json: \$.features'
 echo 'not json' >"$T/bad2.json"
 expect_status 3 shd-drift --show "$T/bad2.json"
 expect_status 3 shd-drift --eval "$T/bad2.json" "$T/fc.shd"
-expect_status 2 shd-drift --learn "$T/x.json" --eval "$T/y.json" "$T/fc.shd"
+expect_status 2 shd-drift --learn "$T/x.json" --filter "$T/f.json" "$T/fc.shd"
+expect_status 2 shd-drift --range-tol -1 "$T/fc.shd"
 : >"$T/empty.shd"
 expect_status 3 shd-drift "$T/empty.shd"
 exit 0

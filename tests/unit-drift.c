@@ -3,11 +3,13 @@
  * the ahead score and its step, surprise from the series' own history
  * (a spike is surprising, a model off by a constant factor is not for
  * long), severity and breach_in, holding repeats, the sustained/transient
- * label, order checks, and shd_breach_eval.
+ * label, order checks, shd_breach_eval, the out-of-range signal and the
+ * filter's p_min from labelled windows (shd_filter_tune).
  */
 #include "harness.h"
 
 #include "drift.h"
+#include "filter.h"
 
 #define H 3
 #define STEP 300000LL
@@ -326,6 +328,97 @@ static void test_breach_eval(void)
 	EXPECT_EQ_INT(e.false_alerts, 1);	/* the one at 6 */
 }
 
+/*
+ * A value beyond the series' range by more than range_tol of it alerts
+ * even when the forecast saw it coming (no surprise), after the warmup;
+ * range_tol 0 switches it off.
+ */
+static void test_out_of_range(void)
+{
+	struct shd_drift_metric set = defaults;
+	struct fx x;
+
+	set.threshold = 1e9;	/* the ahead score off */
+	for (int on = 0; on < 2; on++) {
+		struct shd_drift_opts o = { .short_w = 2, .memory = 1000,
+					    .warmup = 20, .persist = 3,
+					    .range_tol = on ? 0.05 : 0 };
+		size_t cand = 0;
+
+		fx_init(&x, &set, &o);
+		for (int64_t k = 0; k < 120; k++) {
+			/* 40..60 (all of it by the end of the warmup),
+			 * then 60.5 at 100 (within 5% of the range of 20),
+			 * 62 at 110; the forecast of the next value is
+			 * always right */
+			double v[2], pred[H];
+
+			for (int j = 0; j < 2; j++) {
+				int64_t i = k + j;
+
+				v[j] = i == 100 ? 60.5 : i == 110 ? 62 :
+				       40 + (double)((i * 8) % 21);
+			}
+			pred[0] = pred[1] = pred[2] = v[1];
+			fx_origin(&x, "a", k, v[0], pred, 1, 0.5, NULL);
+		}
+		EXPECT_EQ_INT(fx_run(&x, 1), 0);
+		for (size_t i = 0; i < x.n; i++) {
+			const struct shd_alert *a = &x.a[i];
+
+			cand += a->candidate;
+			if (a->time == 110 * STEP) {
+				EXPECT_EQ_INT(a->outside, on);
+				EXPECT_EQ_INT(a->candidate, on);
+				if (on)
+					EXPECT_NEAR(a->score, 1e9, 1e-3);
+			} else {
+				EXPECT_EQ_INT(a->outside, 0);
+			}
+			EXPECT(!(a->surprise >= 2.7));
+		}
+		EXPECT_EQ_INT(cand, (size_t)on);
+		fx_release(&x);
+	}
+}
+
+/* p_min: the smallest, over windows holding a candidate, of its best */
+static void test_filter_tune(void)
+{
+	struct shd_filter f;
+	struct shd_alert a = { 0 };
+	char err[256] = "";
+	double best0 = -1, best1 = -1;
+	uint32_t res[3] = { 0, 0, 1 };
+	int64_t from[3] = { 10, 300, 50 }, to[3] = { 20, 320, 60 };
+
+	shd_filter_init(&f);
+	for (int i = 0; i < 200; i++) {
+		a.res = (uint32_t)(i % 2);
+		a.time = i;
+		a.feat[SHD_F_SURPRISE] = (double)((i * 37) % 100) / 25;
+		a.feat[SHD_F_RUN] = (double)(i % 3);
+		a.label = (i * 37) % 100 > 40 + (i % 7) * 5;
+		EXPECT_EQ_INT(shd_filter_add(&f, &a), 0);
+	}
+	EXPECT_EQ_INT(shd_filter_fit(&f, 1.0, NAN, err, sizeof(err)), 0);
+	EXPECT_NEAR(f.p_min, SHD_FILTER_P_MIN, 0);
+	for (int i = 0; i < 200; i++) {
+		double p = shd_logit_prob(&f.lr, f.x + (size_t)i * SHD_NFEAT);
+
+		if (i % 2 == 0 && i >= 10 && i <= 20 && p > best0)
+			best0 = p;
+		if (i % 2 == 1 && i >= 50 && i <= 60 && p > best1)
+			best1 = p;
+	}
+	/* the window at 300..320 of resource 0 holds no candidate */
+	EXPECT_EQ_INT(shd_filter_tune(&f, res, from, to, 3), 2);
+	EXPECT_NEAR(f.p_min, best0 < best1 ? best0 : best1, 0);
+	EXPECT_EQ_INT(shd_filter_tune(&f, res + 1, from + 1, to + 1, 1), 0);
+	EXPECT_NEAR(f.p_min, best0 < best1 ? best0 : best1, 0);
+	shd_filter_release(&f);
+}
+
 static const struct harness_case cases[] = {
 	TEST(test_ahead_score),
 	TEST(test_surprise_spike_and_hold),
@@ -334,6 +427,8 @@ static const struct harness_case cases[] = {
 	TEST(test_label),
 	TEST(test_order),
 	TEST(test_breach_eval),
+	TEST(test_out_of_range),
+	TEST(test_filter_tune),
 };
 
 int main(void)

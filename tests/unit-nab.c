@@ -296,6 +296,18 @@ out:
 	free(d);
 }
 
+/* min(floor(0.15 n), 750) */
+static void test_probation_rows(void)
+{
+	EXPECT_EQ_INT(shd_nab_probation(0), 0);
+	EXPECT_EQ_INT(shd_nab_probation(6), 0);
+	EXPECT_EQ_INT(shd_nab_probation(7), 1);
+	EXPECT_EQ_INT(shd_nab_probation(1243), 186);
+	EXPECT_EQ_INT(shd_nab_probation(4032), 604);
+	EXPECT_EQ_INT(shd_nab_probation(5000), 750);
+	EXPECT_EQ_INT(shd_nab_probation(18050), 750);
+}
+
 /* Windows holding no row are not scored; widths are counted in rows. */
 static void test_window_rows(void)
 {
@@ -652,6 +664,7 @@ static const struct harness_case cases[] = {
 	TEST(test_false_positive),
 	TEST(test_two_windows),
 	TEST(test_probation),
+	TEST(test_probation_rows),
 	TEST(test_window_rows),
 	TEST(test_normalize),
 	TEST(test_labels_nab),
