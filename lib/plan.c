@@ -307,63 +307,144 @@ static int plan_knob(struct shd_plan *p, const struct shd_resource_conf *r,
 	return push(&p->act, &p->nact, &a);
 }
 
+/*
+ * Fleets have tens of thousands of resources: the observations and the
+ * journal's "done" records are grouped by resource once (a stable sort,
+ * so each resource's rows keep their order and every lookup below finds
+ * what a scan of the whole would), and each resource plans from its own
+ * run of them.
+ */
+struct byname {
+	const char *name;
+	size_t i;
+};
+
+static int cmp_byname(const void *a, const void *b)
+{
+	const struct byname *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* The run [*LO, *HI) of NAME in K (N, sorted). */
+static void run_of(const struct byname *k, size_t n, const char *name,
+		   size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = n;
+
+	while (a < b) {		/* the first >= NAME */
+		size_t m = a + (b - a) / 2;
+		if (strcmp(k[m].name, name) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	while (a < n && strcmp(k[a].name, name) == 0)
+		a++;
+	*hi = a;
+}
+
 int shd_plan_build(struct shd_plan *p, const struct shd_config *c,
 		   const struct shd_obs *obs, size_t n,
 		   const struct shd_jrec *j, size_t nj, int64_t now)
 {
-	int rc;
+	struct byname *ko = malloc((n ? n : 1) * sizeof(*ko));
+	struct byname *kj = malloc((nj ? nj : 1) * sizeof(*kj));
+	struct byname *kc = malloc((c->nres ? c->nres : 1) * sizeof(*kc));
+	struct shd_obs *so = malloc((n ? n : 1) * sizeof(*so));
+	struct shd_jrec *sj = malloc((nj ? nj : 1) * sizeof(*sj));
+	size_t nd = 0, lo, hi;
+	int rc = 0;
 
+	if (!ko || !kj || !kc || !so || !sj) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
 	p->created = now;
 	memcpy(p->config_sha256, c->sha256, sizeof(p->config_sha256));
+	for (size_t i = 0; i < n; i++)
+		ko[i] = (struct byname){ obs[i].resource, i };
+	qsort(ko, n, sizeof(*ko), cmp_byname);
+	for (size_t i = 0; i < n; i++)
+		so[i] = obs[ko[i].i];
+	for (size_t i = 0; i < nj; i++)
+		if (strcmp(j[i].event, "done") == 0)
+			kj[nd++] = (struct byname){ j[i].resource, i };
+	qsort(kj, nd, sizeof(*kj), cmp_byname);
+	for (size_t i = 0; i < nd; i++)
+		sj[i] = j[kj[i].i];	/* shallow: only read below */
+	for (size_t i = 0; i < c->nres; i++)
+		kc[i] = (struct byname){ c->res[i].name, i };
+	qsort(kc, c->nres, sizeof(*kc), cmp_byname);
+
 	for (size_t i = 0; i < n; i++) {
 		const struct shd_obs *o = &obs[i];
 
-		if (!o->alert || shd_config_find(c, o->resource))
+		if (!o->alert)
+			continue;
+		run_of(kc, c->nres, o->resource, &lo, &hi);
+		if (lo < hi)
 			continue;
 		if (o->kept && (rc = ignore(p, o->resource, o->metric,
 					    "not in the configuration")))
-			return rc;
+			goto out;
 	}
 	for (size_t ri = 0; ri < c->nres; ri++) {
 		const struct shd_resource_conf *r = &c->res[ri];
+		const struct shd_obs *ro;
+		const struct shd_jrec *rj;
+		size_t rn, rnj;
 		int kept = 0, up_open = 0;
 
-		for (size_t i = 0; i < n; i++) {
-			const struct shd_obs *o = &obs[i];
+		run_of(ko, n, r->name, &lo, &hi);
+		ro = so + lo;
+		rn = hi - lo;
+		run_of(kj, nd, r->name, &lo, &hi);
+		rj = sj + lo;
+		rnj = hi - lo;
+		for (size_t i = 0; i < rn; i++) {
+			const struct shd_obs *o = &ro[i];
 
-			if (strcmp(o->resource, r->name) != 0 || !o->alert)
+			if (!o->alert)
 				continue;
 			kept |= o->kept;
 			up_open |= o->up_open;
 			if (!o->kept && (rc = ignore(p, r->name, o->metric,
 						     "alert not kept: %s",
 						     o->reason)))
-				return rc;
+				goto out;
 		}
 		if (!kept)
 			continue;
 		/* a kept alert no knob listens to is said, not dropped */
-		for (size_t i = 0; i < n; i++) {
-			const struct shd_obs *o = &obs[i];
+		for (size_t i = 0; i < rn; i++) {
+			const struct shd_obs *o = &ro[i];
 			const struct shd_metric_conf *m;
 
-			if (strcmp(o->resource, r->name) || !o->alert ||
-			    !o->kept)
+			if (!o->alert || !o->kept)
 				continue;
 			m = shd_resource_metric(r, o->metric);
 			if ((!m || !m->drives) &&
 			    (rc = ignore(p, r->name, o->metric, "%s drives no "
 					 "knob of %s in the configuration",
 					 o->metric, r->name)))
-				return rc;
+				goto out;
 		}
 		for (int k = 0; k < SHD_NKNOB; k++)
 			if (r->knob[k].set &&
-			    (rc = plan_knob(p, r, k, obs, n, j, nj, now,
+			    (rc = plan_knob(p, r, k, ro, rn, rj, rnj, now,
 					    up_open)))
-				return rc;
+				goto out;
 	}
-	return 0;
+out:
+	free(ko);
+	free(kj);
+	free(kc);
+	free(so);
+	free(sj);
+	return rc;
 }
 
 /* ------------------------------------------------------------- the file */
