@@ -43,7 +43,7 @@ static void usage(FILE *fp, int status)
 "      --weight-decay X   decoupled weight decay (0)\n"
 "      --seed N           random seed (1); the same seed, data and threads\n"
 "                         give the same model\n"
-"      --threads N        BLAS threads (1)\n"
+"      --threads N        threads for the series' fits and BLAS (1)\n"
 "      --metrics A,B      train on these metrics (default: all)\n"
 "      --interval DUR     the sampling step (default: the stream's)\n"
 "      --per-resource     one network per resource\n"

@@ -10,9 +10,11 @@
  * the series' scale. One network serves every series of the model (or one
  * per resource with --per-resource); its head starts at zero, so training
  * starts at the accuracy of the autoregression and can only be kept when it
- * beats it on validation. Per series the method with the least validation
- * error is chosen (lstm, ar, last, snaive_day, snaive_week), and its
- * calibration residuals give split-conformal half-widths per step.
+ * beats it on validation. Per series the simplest method (last, ar, lstm;
+ * a seasonal naive only by a 10% margin) that no more complex one beats
+ * significantly on validation is chosen, and the larger of the validation
+ * and calibration split-conformal quantiles gives its half-widths per
+ * step.
  *
  * Dimensions: M metrics, H horizon steps, T lookback steps, I inputs per
  * step (SHD_WINDOW_INPUTS(M)), S series (resources x metrics).

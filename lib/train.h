@@ -54,7 +54,7 @@ struct shd_train_opts {
 	double split_val;	/* ... of validation (0.15); calibration
 				 * gets the rest */
 	uint64_t seed;		/* (1) */
-	int threads;		/* BLAS threads (1) */
+	int threads;		/* threads: series' fits, BLAS (1) */
 	int per_resource;	/* one network per resource (0) */
 	const struct shd_model *init;	/* warm start from these weights,
 					 * or NULL */
