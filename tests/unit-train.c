@@ -209,6 +209,38 @@ static void test_deterministic(void)
 	shd_panel_release(&p);
 }
 
+/* The per-series fits shared among threads: the same numbers whatever the
+ * count (interleaved resources, a thread count that does not divide them). */
+static void test_threads_same_fits(void)
+{
+	struct shd_panel p;
+	struct shd_model a, b;
+	struct shd_train_opts o;
+
+	synth(&p, 5, 3 * DAY, 4);
+	small_opts(&o);
+	o.epochs = 1;
+	EXPECT_EQ_INT(shd_train(&a, &p, &o, NULL, NULL, NULL), 0);
+	o.threads = 3;
+	EXPECT_EQ_INT(shd_train(&b, &p, &o, NULL, NULL, NULL), 0);
+	EXPECT_EQ_INT(a.nres, 5);
+	EXPECT_EQ_INT(b.nres, 5);
+	for (size_t s = 0; s < a.nres * a.nmetric && s < b.nres * b.nmetric;
+	     s++) {
+		const struct shd_mseries *x = &a.ser[s], *y = &b.ser[s];
+		EXPECT_SAME_DOUBLE(x->center, y->center);
+		EXPECT_SAME_DOUBLE(x->scale, y->scale);
+		EXPECT_SAME_DOUBLE(x->mase_scale, y->mase_scale);
+		EXPECT_EQ_INT(x->ar.k, y->ar.k);
+		EXPECT(x->ar.k == y->ar.k &&
+		       memcmp(x->ar.coef, y->ar.coef, x->ar.H * x->ar.k *
+			      sizeof(double)) == 0);
+	}
+	shd_model_release(&a);
+	shd_model_release(&b);
+	shd_panel_release(&p);
+}
+
 static void test_warm_start(void)
 {
 	struct shd_panel p;
@@ -568,6 +600,7 @@ static void test_interval_both_parts(void)
 static const struct harness_case cases[] = {
 	TEST(test_train_and_choose),
 	TEST(test_deterministic),
+	TEST(test_threads_same_fits),
 	TEST(test_warm_start),
 	TEST(test_too_short),
 	TEST(test_extend),
