@@ -142,6 +142,22 @@ double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
 	return v;
 }
 
+double cli_meta_num(const struct shd_schema *s, const char *key, double lo,
+		    double hi, double def, const char *path)
+{
+	const char *t = shd_schema_meta(s, key);
+	char *end;
+	double v;
+
+	if (!t)
+		return def;
+	errno = 0;
+	v = strtod(t, &end);
+	if (!*t || *end || errno || !(v >= lo && v <= hi))
+		cli_die(EXIT_BADINPUT, "%s: bad metadata %s '%s'", path, key, t);
+	return v;
+}
+
 int cli_progress_wanted(int quiet)
 {
 	return !quiet && isatty(STDERR_FILENO);

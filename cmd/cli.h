@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct shd_schema;
+
 /* Exit statuses, the same in every program (DESIGN.md). */
 enum {
 	EXIT_OK = 0,
@@ -61,6 +63,14 @@ size_t cli_size_arg(const char *opt, const char *s, size_t lo, size_t hi);
 /* A number in (LO, HI), or [LO, HI) when LO_OK, or die (2) naming OPT. */
 double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
 		    double hi);
+
+/*
+ * Metadata KEY of the stream PATH (schema S) as a number in [LO, HI], or
+ * DEF when the stream has none; anything else dies (3) naming it. (The
+ * metadata is the producer's text: atof would take "1e300" or "x".)
+ */
+double cli_meta_num(const struct shd_schema *s, const char *key, double lo,
+		    double hi, double def, const char *path);
 
 /*
  * The one input operand after the options (ARGV[*OPTIND]), "-" when there

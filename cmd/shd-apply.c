@@ -434,7 +434,7 @@ static int run(const struct opts *o, const struct shd_config *c,
 	char err[1024];
 
 	catch_signals();
-	if ((rc = shd_state_open(&st, o->state, 1, id, err, sizeof(err))))
+	if (shd_state_open(&st, o->state, 1, id, err, sizeof(err)) != 0)
 		cli_die(EXIT_SYSTEM, "%s", err);
 	shd_state_set_key(st, o->kbuf, o->klen);
 	journal_read(o, &j, &nj, 1);
@@ -580,7 +580,7 @@ static int seal_journal(const struct opts *o)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = shd_state_open(&st, o->state, 1, NULL, err, sizeof(err))))
+	if (shd_state_open(&st, o->state, 1, NULL, err, sizeof(err)) != 0)
 		cli_die(EXIT_SYSTEM, "%s", err);
 	shd_state_set_key(st, o->kbuf, o->klen);
 	rc = shd_journal_seal(st, &n, err, sizeof(err));

@@ -178,16 +178,16 @@ static void per_metric(struct settings *s, const char *opt, char *arg,
 				cli_die(EXIT_USAGE, "%s: '%s': say which metric "
 					"(METRIC=VALUE)", opt, tok);
 			v = cli_real_arg(opt, tok, lo, lo_ok, INFINITY);
-			*(double *)((char *)&s->def + off) = v;
+			memcpy((char *)&s->def + off, &v, sizeof(v));
 			for (size_t i = 0; i < s->n; i++)
-				*(double *)((char *)&s->met[i] + off) = v;
+				memcpy((char *)&s->met[i] + off, &v, sizeof(v));
 			continue;
 		}
 		*eq = '\0';
 		if (!*tok)
 			cli_die(EXIT_USAGE, "%s: empty metric name", opt);
 		v = cli_real_arg(opt, eq + 1, lo, lo_ok, INFINITY);
-		*(double *)((char *)metric_set(s, tok) + off) = v;
+		memcpy((char *)metric_set(s, tok) + off, &v, sizeof(v));
 	}
 }
 
@@ -689,11 +689,14 @@ static size_t tune_p_min(struct out *u, const struct shd_nab_labels *lab,
 		for (size_t i = 0; i < nw && prob < tl->n; i++) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 64;
-				res = realloc(res, cap * sizeof(*res));
-				from = realloc(from, cap * sizeof(*from));
-				to = realloc(to, cap * sizeof(*to));
-				if (!res || !from || !to)
+				void *r2 = realloc(res, cap * sizeof(*res));
+				void *f2 = r2 ? realloc(from, cap * sizeof(*from)) : NULL;
+				void *t2 = f2 ? realloc(to, cap * sizeof(*to)) : NULL;
+				if (!t2)	/* the program ends here: no leak to mind */
 					cli_die(EXIT_SYSTEM, "out of memory");
+				res = r2;
+				from = f2;
+				to = t2;
 			}
 			res[n] = tl->res;
 			from[n] = w[i].from > tl->t[prob] ? w[i].from :

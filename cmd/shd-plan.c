@@ -154,7 +154,6 @@ static struct arow *read_alerts(const char *path, size_t *nrow,
 	size_t n = 0, cap = 0;
 	int fd, rc;
 	int jt, jr, jm, js, jsev, jp, jc, jcf, jb, jk, jre, jpk, jph;
-	const char *h, *iv;
 
 	r = open_stream(path, &fd);
 	s = shd_reader_schema(r);
@@ -172,9 +171,8 @@ static struct arow *read_alerts(const char *path, size_t *nrow,
 	jre = need_col(s, "reason", "an alert stream", path);
 	jpk = shd_schema_find(s, "peak");
 	jph = shd_schema_find(s, "peak_hi");
-	h = shd_schema_meta(s, "horizon");
-	iv = shd_schema_meta(s, "interval_ms");
-	*window = h && iv ? (int64_t)(atof(h) * atof(iv)) : 0;
+	*window = (int64_t)(cli_meta_num(s, "horizon", 0, 1e6, 0, path) *
+			    cli_meta_num(s, "interval_ms", 0, 1e12, 0, path));
 	if (shd_frame_init(&f, s, d) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	while ((rc = shd_reader_next(r, &f)) == 0) {
@@ -182,9 +180,12 @@ static struct arow *read_alerts(const char *path, size_t *nrow,
 			struct arow *a;
 
 			if (n == cap) {
+				struct arow *nv;
+
 				cap = cap ? 2 * cap : 256;
-				if (!(v = realloc(v, cap * sizeof(*v))))
+				if (!(nv = realloc(v, cap * sizeof(*v))))
 					cli_die(EXIT_SYSTEM, "out of memory");
+				v = nv;
 			}
 			a = &v[n++];
 			snprintf(a->res, sizeof(a->res), "%s", shd_dict_str(
@@ -328,6 +329,8 @@ static void read_forecast(struct obsv *o, const char *path)
 		if (l <= 5 || l - 5 >= sizeof(m[0].name) ||
 		    strcmp(cn + l - 5, ".pred"))
 			continue;
+		/* m[nm].name is written here, not read */
+		/* cppcheck-suppress legacyUninitvar */
 		snprintf(m[nm].name, sizeof(m[nm].name), "%.*s", (int)(l - 5),
 			 cn);
 		m[nm].pred = (int)j;

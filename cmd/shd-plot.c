@@ -362,7 +362,6 @@ static void read_input(struct ctx *c, const char *path)
 	    jk = -1, jp = -1, ja = -1, ju = -1;
 	struct { int j; long pi; } *um = NULL;
 	size_t num = 0;
-	const char *iv;
 
 	fd = cli_open_in(path);
 	if ((rc = shd_reader_open(&r, fd, path)) < 0)
@@ -377,8 +376,9 @@ static void read_input(struct ctx *c, const char *path)
 	c->kind_path[kind] = path;
 	jt = shd_schema_find(s, "time");
 	jr = shd_schema_find(s, "resource");
-	if ((iv = shd_schema_meta(s, "interval_ms")) && !c->interval)
-		c->interval = (int64_t)atof(iv);
+	if (!c->interval)
+		c->interval = (int64_t)cli_meta_num(s, "interval_ms", 0, 1e12,
+						    0, path);
 	if (kind == K_UTIL) {
 		if (!(um = calloc(s->ncols, sizeof(*um))))
 			oom();
@@ -390,9 +390,6 @@ static void read_input(struct ctx *c, const char *path)
 							 s->cols[j].unit);
 			}
 	} else if (kind == K_FORECAST) {
-		const char *cov = shd_schema_meta(s, "coverage");
-		const char *h = shd_schema_meta(s, "horizon");
-
 		jo = shd_schema_find(s, "origin");
 		js = shd_schema_find(s, "step");
 		forecast_cols(c, s);
@@ -400,9 +397,9 @@ static void read_input(struct ctx *c, const char *path)
 			cli_die(EXIT_BADINPUT, "%s: not a forecast stream "
 				"shd-plot knows: no numeric 'M.pred' column",
 				path);
-		if (cov)
-			c->p->coverage = atof(cov);
-		c->horizon = h ? atol(h) : 0;
+		c->p->coverage = cli_meta_num(s, "coverage", 0, 1,
+					      c->p->coverage, path);
+		c->horizon = (long)cli_meta_num(s, "horizon", 0, 1e6, 0, path);
 	} else if (kind == K_ALLOC) {
 		const char *m = shd_schema_meta(s, "metric");
 

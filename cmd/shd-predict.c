@@ -538,7 +538,7 @@ static int fit_unknown(struct pred *pd, struct shd_model *mdl,
 out:
 	if (rc == SHD_ENOMEM && !err[0])
 		snprintf(err, n, "out of memory");
-	for (size_t i = 0; i < sub.nseries; i++)
+	for (size_t i = 0; sub.series && i < sub.nseries; i++)
 		free(sub.series[i].x);
 	free(sub.series);
 	free(sel);

@@ -128,7 +128,6 @@ static void read_fleet(struct fleet *fl, const char *path, const char *want)
 	const struct shd_schema *s;
 	struct shd_dict *d;
 	int fd = cli_open_in(path), rc, jr, jo;
-	const char *h, *iv;
 	char col[96];
 
 	if ((rc = shd_reader_open(&r, fd, path)) < 0)
@@ -174,10 +173,9 @@ static void read_fleet(struct fleet *fl, const char *path, const char *want)
 	fl->jhi = shd_schema_find(s, col);
 	snprintf(col, sizeof(col), "%s.conf", want);
 	fl->jconf = shd_schema_find(s, col);
-	h = shd_schema_meta(s, "horizon");
-	iv = shd_schema_meta(s, "interval_ms");
-	fl->horizon = h ? (size_t)atol(h) : 1;
-	fl->step_s = iv ? atof(iv) / 1000 : 300;
+	fl->horizon = (size_t)cli_meta_num(s, "horizon", 0, 1e6, 1, path);
+	fl->step_s = cli_meta_num(s, "interval_ms", 0, 1e12, 300000, path) /
+		     1000;
 	if (shd_frame_init(&f, s, d) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	while ((rc = shd_reader_next(r, &f)) == 0) {

@@ -223,8 +223,7 @@ int main(int argc, char **argv)
 	 */
 	shd_sync_init(&sync);
 	if (stat(shadow, &st) == 0 &&
-	    (rc = shd_sync_lock(shadow, !dry, wait, &lockfd, err,
-				sizeof(err)))) {
+	    shd_sync_lock(shadow, !dry, wait, &lockfd, err, sizeof(err)) != 0) {
 		if (errno == EWOULDBLOCK)
 			cli_warn("'%s' is being synced by another process "
 				 "(%s for %.3g s)\nhint: try again later, or "
@@ -356,8 +355,8 @@ int main(int argc, char **argv)
 		show(&sync, stderr, 1);
 	/* events first: after a crash between, a run again writes them
 	 * twice rather than never */
-	if (events && (rc = shd_sync_events_append(events, &sync, now, err,
-						   sizeof(err)))) {
+	if (events && shd_sync_events_append(events, &sync, now, err,
+					     sizeof(err)) != 0) {
 		cli_warn("%s", err);
 		status = EXIT_SYSTEM;
 		goto out;

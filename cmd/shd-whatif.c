@@ -565,7 +565,6 @@ int main(int argc, char **argv)
 	size_t nj = 0;
 	int c, rc, json = 0, quiet = 0, torn, fd, out_fd = -1, breach = 0;
 	int jr_, jo, js;
-	const char *iv;
 	json_t *pj;
 
 	cli_init(argv[0]);
@@ -635,8 +634,8 @@ int main(int argc, char **argv)
 		cli_die(EXIT_BADINPUT, "%s: not a forecast stream (no resource, "
 			"origin or step column)", input);
 	find_metrics(&x, s, input);
-	iv = shd_schema_meta(s, "interval_ms");
-	x.step_s = iv ? atof(iv) / 1000 : 300;
+	x.step_s = cli_meta_num(s, "interval_ms", 0, 1e12, 300000, input) /
+		   1000;
 	affected(&x, jr, nj);
 
 	if (output) {

@@ -158,6 +158,8 @@ struct shd_series *shd_acc_series(struct shd_acc *a, const char *key,
 		return a->series[id];
 	if (a->nseries == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 64;
+		/* an array of pointers: sizeof(*p) is meant */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		struct shd_series **p = realloc(a->series, cap * sizeof(*p));
 		if (!p)
 			return NULL;
@@ -307,6 +309,8 @@ int shd_series_row_values(struct shd_series *s, unsigned source, int64_t t,
 			s->v[m][r] = NAN;
 	for (size_t i = 0; i < n; i++)
 		if (!isnan(vals[i]))
+			/* the loop above allocated every column written here */
+			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 			s->v[metric[i]][r] = vals[i];
 	s->n++;
 	s->acc->rows++;
@@ -524,6 +528,8 @@ static int merge_group(struct out *o, const struct shd_series *s, size_t i,
 		double *dst = row + occ * nm;
 		int clash = 0;
 		for (size_t m = 0; m < nm && !clash; m++)
+			/* rows of a column are NaN from its allocation on */
+			/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
 			clash = !isnan(value(s, m, r)) && !isnan(dst[m]);
 		if (clash) {
 			alone[nalone++] = r;
@@ -709,13 +715,17 @@ int shd_acc_write(struct shd_acc *a, struct shd_writer *w,
 		goto out;
 
 	/* Canonical order: by resource name (a->series stays by key id). */
+	/* an array of pointers: sizeof(*order) is meant (and below) */
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	order = malloc((a->nseries ? a->nseries : 1) * sizeof(*order));
 	if (!order) {
 		rc = SHD_ENOMEM;
 		goto out;
 	}
 	if (a->nseries)
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		memcpy(order, a->series, a->nseries * sizeof(*order));
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 	qsort_r(order, a->nseries, sizeof(*order), cmp_key, a->keys);
 	for (size_t k = 0; k < a->nseries && !rc; k++) {
 		struct shd_series *s = order[k];

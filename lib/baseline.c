@@ -104,12 +104,12 @@ static int ar_features(const struct shd_ar *ar, const double *x, size_t t,
 		       size_t h, double *f /* (k) */)
 {
 	size_t nl = ar->p - 1, ns = ar->k - ar->p;
-	double s[2];
+	double s[2] = { 0, 0 };	/* ns = !!day + !!week of them set */
 
 	if (!lag_row(x, t, ar->p, f) || !season_row(ar, x, t, h, s))
 		return 0;
 	/* lag_row put the intercept at f[nl]: it goes behind the seasons */
-	for (size_t j = 0; j < ns; j++)
+	for (size_t j = 0; j < ns && j < 2; j++)
 		f[nl + j] = s[j];
 	f[ar->k - 1] = 1.0;
 	return 1;

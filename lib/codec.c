@@ -95,7 +95,7 @@ uint64_t shd_get_le64(const uint8_t *p)
 
 static inline uint64_t zigzag(int64_t v)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+	return ((uint64_t)v << 1) ^ -((uint64_t)v >> 63);	/* all ones when v < 0 */
 }
 
 static inline int64_t unzigzag(uint64_t u)
@@ -983,6 +983,8 @@ int shd_find_derived(const double *v, size_t n, const double *const *cols,
 						char t[40];
 						snprintf(t, sizeof(t), "%.*g", dig, c0);
 						double c = strtod(t, NULL);
+						/* nc > 0: cand[nc - 1] was set */
+						/* cppcheck-suppress uninitvar */
 						if (!nc || cand[nc - 1] != c)
 							cand[nc++] = c;
 					}

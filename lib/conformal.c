@@ -31,8 +31,11 @@ static double kth_smallest(double *v, size_t n, size_t k)
 		/* Hoare partition: [lo, j] <= pivot <= [i, hi] */
 		size_t i = lo, j = hi;
 		for (;;) {
+			/* the pivot is in [lo, hi]: i and j stop at it */
+			/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 			while (v[i] < pivot)
 				i++;
+			/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 			while (v[j] > pivot)
 				j--;
 			if (i >= j)

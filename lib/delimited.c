@@ -475,6 +475,8 @@ static char *unique_name(struct parser *P, const char *base)
 		return NULL;
 	memcpy(s, base, strlen(base) + 1);
 	if (shd_dict_find(P->names, s, strlen(s), &bid) == 0) {
+		/* every name in P->names has its next[] (below) */
+		/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 		k = P->next[bid];
 		do
 			snprintf(s, n, "%s_%u", base, k++);
@@ -709,7 +711,7 @@ static int pick_columns(struct parser *P)
 		}
 		return 0;
 	}
-	if ((rc = sniff(P)) < 0)
+	if (sniff(P) < 0)
 		return fail_nomem(P);
 	if (o->metric) {
 		/* --metric NAME names the one metric column of the file. */
@@ -1260,7 +1262,7 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 		rc = fail_file(&P, "no header line");
 		goto out;
 	}
-	if ((rc = read_header(&P)) < 0) {
+	if (read_header(&P) < 0) {
 		rc = fail_nomem(&P);
 		goto out;
 	}

@@ -47,10 +47,11 @@ static int cg_find(const struct shd_resource_conf *r, int knob, struct cg *g,
 	const char *v2 = knob == SHD_KNOB_CPU ? "cpu.max" : "memory.max";
 	int k;
 
+	g->v2 = 0;
+	g->period[0] = '\0';
 	if (knob != SHD_KNOB_CPU && knob != SHD_KNOB_MEMORY)
 		return shd_exec_fail(err, n, SHD_EINVAL, "%s: a cgroup has no "
 				     "%s", r->name, shd_knob_name[knob]);
-	g->period[0] = '\0';
 	k = snprintf(g->path, sizeof(g->path), "%s/%s/%s", root, cg, v2);
 	if (k > 0 && (size_t)k < sizeof(g->path) &&
 	    access(g->path, F_OK) == 0) {

@@ -291,6 +291,8 @@ static int is_match(const struct kx *k, const struct kinfo *in)
 {
 	const char *ns = in->f[KI_NS];
 
+	/* doc_info filled in->f, or failed (shd_exec_fail is never 0) */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	return strcasecmp(in->f[KI_KIND], k->x->kind) == 0 &&
 	       strcmp(in->f[KI_NAME], k->x->workload) == 0 &&
 	       (!k->x->namespace || !*ns || strcmp(ns, k->x->namespace) == 0);
@@ -1126,6 +1128,8 @@ static int write_back(struct kx *k, const char *doc)
 	if (!b)
 		return shd_exec_fail(k->err, k->n, SHD_ENOMEM, "out of memory");
 	memcpy(b, k->buf, d->start);
+	/* b is counted (len), not a string */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(b + d->start, doc, dl);
 	memcpy(b + d->start + dl, k->buf + d->end, k->len - d->end);
 	rc = shd_exec_write(k->x->manifest, b, len, -1, k->err, k->n);
@@ -1210,7 +1214,9 @@ static int manifest_apply(const struct shd_resource_conf *r,
 			     k.info.f[KI_NAME], ctr, what[c->knob], text);
 		goto out;
 	}
+	/* new_doc set doc, or failed (shd_exec_fail is never 0) */
 	if ((rc = new_doc(&k, c->knob, text, c->to, req, &doc, &kept)) ||
+	    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	    (rc = put_text(&k, doc, strlen(doc))) || (rc = validate(&k)))
 		goto out;
 	shd_exec_log(o, "write %s: %s/%s %s%s %s -> %s%s%s", r->exec.manifest,
@@ -1321,7 +1327,6 @@ static int live_apply(const struct shd_resource_conf *r,
 		/* a read, so it runs in a dry run too */
 		if ((rc = live_resources(r, ctr, lim, req, err, n)))
 			goto out;
-		rc = SHD_ENOMEM;
 		if (asprintf(&a1, "--limits=%s=%s", res, q) < 0 ||
 		    (req_follows(lim, req, c->knob != SHD_KNOB_CPU, want) &&
 		     asprintf(&a2, "--requests=%s=%s", res, q) < 0))

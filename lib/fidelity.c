@@ -54,6 +54,8 @@ double shd_quantile_sorted(const double *x, size_t n, double p)
 
 	if (j + 1 >= n)
 		return x[n - 1];
+	/* j + 1 < n, checked above */
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	return x[j] + (h - (double)j) * (x[j + 1] - x[j]);
 }
 

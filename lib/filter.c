@@ -436,7 +436,6 @@ int shd_filter_load(struct shd_filter *f, const char *path, char *err,
 	if (rc) {
 		if (rc == SHD_ENOMEM)
 			goto out;
-		rc = SHD_EFORMAT;
 		snprintf(msg, sizeof(msg), "$.sd: a standard deviation <= 0");
 		goto bad;
 	}

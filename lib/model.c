@@ -706,6 +706,9 @@ static int load_nets(struct ld *l, json_t *root, struct shd_model *m,
 	    !(json_array_size(nets) == 0 && !m->per_resource))
 		return bad(l, "header: 'nets' has %zu elements, expected %zu",
 			   json_array_size(nets), want);
+	/* what shd_model_save refuses (fuzz-model's round trip) */
+	if (m->per_resource && !json_array_size(nets))
+		return bad(l, "header: 'per_resource' with no resources");
 	/* check every config and the weights' size before allocating */
 	for (size_t k = 0; k < json_array_size(nets); k++) {
 		json_t *o = json_array_get(nets, k);

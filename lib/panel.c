@@ -391,7 +391,6 @@ int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
 			fail(p, rc, "%s", shd_reader_errmsg(r));
 		goto out_frame;
 	}
-	rc = 0;
 	if (p->step <= 0)
 		p->step = median_step(rd.raws, rd.nraw);
 	if (p->step <= 0) {

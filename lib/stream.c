@@ -339,6 +339,8 @@ static int put_f64(struct shd_writer *w, const struct shd_frame *f,
 	}
 	if (best_desc[0] == SHD_C_DERIVED) {
 		w->role[j] = ROLE_DERIVED;
+		/* DERIVED is chosen only after shd_find_derived set dv */
+		/* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript) */
 		w->role[dv.a] = w->role[dv.b] = ROLE_SOURCE;
 	}
 	if (shd_buf_put(&w->blk, w->zbuf.p + best_off, best_len) < 0)
@@ -484,6 +486,8 @@ int shd_writer_close(struct shd_writer *w)
 			return rc;
 	}
 	uint8_t end[36];
+	/* a magic, not a string */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(end, "SHDE", 4);
 	shd_put_le64(end + 4, w->rows);
 	shd_put_le64(end + 12, w->blocks);
@@ -785,6 +789,7 @@ static int read_end(struct shd_reader *r, uint64_t at)
 {
 	uint8_t e[36];
 
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a magic */
 	memcpy(e, "SHDE", 4);
 	if (rneed(r, e + 4, 32, "end marker"))
 		return r->rc;

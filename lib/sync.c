@@ -42,7 +42,7 @@ void shd_sync_init(struct shd_sync *s)
 static void change_release(struct shd_sync_change *c)
 {
 	free(c->resource);
-	for (size_t i = 0; i < c->ncomp; i++)
+	for (size_t i = 0; c->comp && i < c->ncomp; i++)
 		free(c->comp[i]);
 	free(c->comp);
 	json_decref(c->from);

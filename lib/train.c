@@ -1295,8 +1295,8 @@ static int choose_and_calibrate(struct trainer *tr, size_t cap)
 		rep->val_windows = nvw;
 		rep->val_events = lvw;
 	}
-	qv = malloc(S * NQ * sizeof(*qv));
-	qc = malloc(S * NQ * sizeof(*qc));
+	qv = malloc((S ? S : 1) * NQ * sizeof(*qv));
+	qc = malloc((S ? S : 1) * NQ * sizeof(*qc));
 	res = malloc((nvw ? nvw : 1) * tr->M * NQ * sizeof(*res));
 	if (!qv || !qc || !res) {
 		rc = SHD_ENOMEM;
@@ -1509,7 +1509,7 @@ int shd_train_extend(struct shd_model *m, const struct shd_panel *p,
 	nm.per_resource = m->per_resource;
 	nm.nres = tr.R;
 	nm.res = calloc(tr.R, sizeof(*nm.res));
-	nm.ser = calloc(tr.R * M, sizeof(*nm.ser));
+	nm.ser = calloc(tr.R ? tr.R * M : 1, sizeof(*nm.ser));
 	if (!nm.res || !nm.ser) {
 		rc = SHD_ENOMEM;
 		goto out;
