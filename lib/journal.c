@@ -681,9 +681,8 @@ static int journal_parse(const char *buf, size_t len, const char *path,
 			rec = &r[nr];
 		rc = parse_line(s, l[i].len, !l[i].nl, i + 1, path, rec, &lk,
 				err, n);
-		if (rc == 1) {
+		if (rc == 1) {	/* rc is set again below the loop */
 			info->torn = 1;
-			rc = 0;
 			break;
 		}
 		if (rc)

@@ -273,7 +273,7 @@ int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
 		return fail(p, SHD_EFORMAT, "the stream has no %s column",
 			    tcol < 0 ? "time" : "key (resource)");
 	size_t cap = metrics && nmetrics ? nmetrics : s->ncols;
-	col = malloc(cap * sizeof(*col));
+	col = calloc(cap, sizeof(*col));
 	p->metric = calloc(cap, sizeof(*p->metric));
 	p->unit = calloc(cap, sizeof(*p->unit));
 	if (!col || !p->metric || !p->unit) {
@@ -371,7 +371,9 @@ int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
 				}
 				cur = key[i];
 			}
+			/* a run was started above: rd.nraw >= 1 */
 			struct raw *rw = &rd.raws[rd.nraw - 1];
+			/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 			if (rw->n && t[i] < rw->t[rw->n - 1]) {
 				rc = fail(p, SHD_EFORMAT, "row %llu: time goes "
 					  "back within resource '%s': the stream "
