@@ -191,3 +191,20 @@ const char *cli_one_input(int argc, char **argv, int optind_,
 		cli_die(EXIT_USAGE, "one %s at most (try --help)", what);
 	return optind_ < argc ? argv[optind_] : "-";
 }
+
+int cli_write_text(const char *path, const char *text)
+{
+	size_t n = strlen(text);
+	char *b = malloc(n + 2);
+	int rc;
+
+	if (!b) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(b, text, n);
+	b[n] = '\n';
+	rc = shd_atomic_write(path, b, n + 1);
+	free(b);
+	return rc < 0 ? -1 : 0;
+}

@@ -73,6 +73,12 @@ double cli_meta_num(const struct shd_schema *s, const char *key, double lo,
 		    double hi, double def, const char *path);
 
 /*
+ * TEXT and a newline as the file PATH, atomically: 0, or -1 with errno
+ * set (and no temporary file left).
+ */
+int cli_write_text(const char *path, const char *text);
+
+/*
  * The one input operand after the options (ARGV[*OPTIND]), "-" when there
  * is none; dies (2) when there are more, naming WHAT ("alert stream").
  */

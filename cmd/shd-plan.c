@@ -447,7 +447,7 @@ int main(int argc, char **argv)
 	struct obsv obs = { 0 };
 	struct arow *rows;
 	int64_t now = (int64_t)time(NULL) * 1000, window;
-	char err[1024], tmp[4096];
+	char err[1024];
 	int c, rc, quiet = 0;
 	json_t *j;
 	char *text;
@@ -508,19 +508,8 @@ int main(int argc, char **argv)
 	if (!quiet)
 		summary(&plan, json_string_value(json_object_get(j, "id")));
 	if (output) {
-		int fd = shd_atomic_open(output, tmp, sizeof(tmp));
-
-		if (fd < 0)
+		if (cli_write_text(output, text) < 0)
 			cli_die(EXIT_SYSTEM, "%s:", output);
-		if (shd_write_all(fd, text, strlen(text)) ||
-		    shd_write_all(fd, "\n", 1) ||
-		    shd_atomic_commit(fd, tmp, output)) {
-			int e = errno;
-
-			shd_atomic_abort(fd, tmp);
-			errno = e;
-			cli_die(EXIT_SYSTEM, "%s:", output);
-		}
 	} else {
 		if (fputs(text, stdout) == EOF || putchar('\n') == EOF)
 			cli_die(EXIT_SYSTEM, "standard output:");

@@ -237,8 +237,7 @@ static void derive(const struct fleet *fl, const char *path, double r0,
 		   double limit)
 {
 	json_t *res = json_object(), *doc;
-	char tmp[4096], *text;
-	int fd;
+	char *text;
 
 	for (size_t i = 0; i < fl->n; i++) {
 		const struct series *s = &fl->s[i];
@@ -265,16 +264,8 @@ static void derive(const struct fleet *fl, const char *path, double r0,
 	json_decref(doc);
 	if (!text)
 		cli_die(EXIT_SYSTEM, "out of memory");
-	if ((fd = shd_atomic_open(path, tmp, sizeof(tmp))) < 0)
+	if (cli_write_text(path, text) < 0)
 		cli_die(EXIT_SYSTEM, "%s:", path);
-	if (shd_write_all(fd, text, strlen(text)) ||
-	    shd_write_all(fd, "\n", 1) || shd_atomic_commit(fd, tmp, path)) {
-		int e = errno;
-
-		shd_atomic_abort(fd, tmp);
-		errno = e;
-		cli_die(EXIT_SYSTEM, "%s:", path);
-	}
 	free(text);
 }
 

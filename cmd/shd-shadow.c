@@ -105,22 +105,6 @@ static json_t *jstr(const char *s)
 	return j;
 }
 
-/* Writes TEXT to PATH atomically; 0 or -1 (errno set). */
-static int put_file(const char *path, const char *text)
-{
-	char tmp[4096];
-	int fd = shd_atomic_open(path, tmp, sizeof(tmp)), e;
-
-	if (fd < 0)
-		return -1;
-	if (shd_write_all(fd, text, strlen(text)) == 0 &&
-	    shd_atomic_commit(fd, tmp, path) == 0)
-		return 0;
-	e = errno;
-	shd_atomic_abort(fd, tmp);
-	errno = e;
-	return -1;
-}
 
 /*
  * Production's configuration: checked by shd_config_load, then the same
@@ -466,7 +450,7 @@ int main(int argc, char **argv)
 			cli_die(EXIT_SYSTEM, "out of memory");
 		text = t2;
 		memcpy(text + l, "\n", 2);
-		if (put_file(report, text) < 0) {
+		if (shd_atomic_write(report, text, strlen(text)) < 0) {
 			cli_warn("cannot write '%s':", report);
 			status = EXIT_SYSTEM;
 			goto out;

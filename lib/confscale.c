@@ -168,19 +168,9 @@ int shd_config_absolute(json_t *doc, const char *path)
 /* Writes TEXT to PATH atomically; 0 or SHD_EIO with ERR. */
 static int put(const char *path, const char *text, char *err, size_t n)
 {
-	char tmp[4096];
-	int fd = shd_atomic_open(path, tmp, sizeof(tmp)), e;
-
-	if (fd < 0) {
-		snprintf(err, n, "%s: %s", path, strerror(errno));
-		return SHD_EIO;
-	}
-	if (shd_write_all(fd, text, strlen(text)) == 0 &&
-	    shd_atomic_commit(fd, tmp, path) == 0)
+	if (shd_atomic_write(path, text, strlen(text)) == 0)
 		return 0;
-	e = errno;
-	shd_atomic_abort(fd, tmp);
-	snprintf(err, n, "%s: %s", path, strerror(e));
+	snprintf(err, n, "%s: %s", path, strerror(errno));
 	return SHD_EIO;
 }
 

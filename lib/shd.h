@@ -540,4 +540,10 @@ int shd_tmp_template(char *buf, size_t n, const char *dir,
 int shd_atomic_commit(int fd, const char *tmp, const char *path);
 void shd_atomic_abort(int fd, const char *tmp);
 
+/*
+ * The LEN bytes at BUF as the file PATH, atomically (the three calls
+ * above): 0, or SHD_EIO with errno set and no temporary file left.
+ */
+int shd_atomic_write(const char *path, const void *buf, size_t len);
+
 #endif

@@ -118,6 +118,20 @@ int shd_atomic_commit(int fd, const char *tmp, const char *path)
 	return 0;
 }
 
+int shd_atomic_write(const char *path, const void *buf, size_t len)
+{
+	char tmp[4096];
+	int fd = shd_atomic_open(path, tmp, sizeof(tmp));
+
+	if (fd < 0)
+		return SHD_EIO;
+	if (shd_write_all(fd, buf, len) < 0) {
+		shd_atomic_abort(fd, tmp);	/* keeps errno */
+		return SHD_EIO;
+	}
+	return shd_atomic_commit(fd, tmp, path);
+}
+
 void shd_atomic_abort(int fd, const char *tmp)
 {
 	int e = errno;
