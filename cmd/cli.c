@@ -202,8 +202,8 @@ int cli_write_text(const char *path, const char *text)
 		errno = ENOMEM;
 		return -1;
 	}
-	memcpy(b, text, n);
-	b[n] = '\n';
+	memcpy(b, text, n + 1);
+	b[n] = '\n';	/* the text and a newline: not a C string */
 	rc = shd_atomic_write(path, b, n + 1);
 	free(b);
 	return rc < 0 ? -1 : 0;
