@@ -945,6 +945,7 @@ int main(int argc, char **argv)
 		have_learn = 1;
 		u.learn = &learn;
 	}
+	shd_nab_labels_init(&labels);	/* _load wants it empty */
 	if (o.eval) {
 		rc = shd_nab_labels_load(&labels, o.eval, err, sizeof(err));
 		if (rc) {
