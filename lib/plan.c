@@ -56,7 +56,8 @@ static double absolute(const struct shd_metric_conf *m, double v,
 /* The upper bound's peak, or the forecast's where there is no interval. */
 static double upper(const struct shd_obs *o)
 {
-	return isnan(o->peak_hi) ? o->peak : o->peak_hi;
+	/* an infinite bound (a model too short to calibrate) says nothing */
+	return isfinite(o->peak_hi) ? o->peak_hi : o->peak;
 }
 
 /* What knob K of R (now FROM) should be for metric M's observation O;

@@ -1331,10 +1331,13 @@ static int choose_and_calibrate(struct trainer *tr, size_t cap)
 	if ((rc = evaluate(tr, cw, ncw, PART_CAL, res)) ||
 	    (rc = quantiles(tr, cw, ncw, res, qc)))
 		goto out;
-	for (size_t si = 0; si < S; si++)
-		for (size_t j = 0; j < NQ; j++)
-			tr->m->ser[si].q[j] = fmax(qv[si * NQ + j],
-						   qc[si * NQ + j]);
+	/* inf: too few residuals in that part to say; the other part's,
+	 * when it has them */
+	for (size_t i = 0; i < S * NQ; i++) {
+		double a = qv[i], b = qc[i];
+		tr->m->ser[i / NQ].q[i % NQ] = isinf(a) ? b : isinf(b) ? a :
+					       fmax(a, b);
+	}
 out:
 	free(vw);
 	free(cw);
