@@ -40,7 +40,7 @@ void shd_seasonal_naive(double *out /* (H) */, const double *x, size_t t,
 
 /*
  * A linear autoregression per horizon step, fitted by least squares
- * (LAPACKE dgels) with a small ridge. For step h it predicts the change
+ * (normal equations, LAPACKE dposv) with a small ridge. For step h it predicts the change
  * from the latest value,
  *
  *   x[t+h] - x[t] = sum_j a_hj (x[t] - x[t-j])        j = 1..p-1
@@ -78,14 +78,14 @@ struct shd_ar {
  *
  * LAMBDA >= 0 is the ridge, relative to each feature's energy: the penalty
  * on a coefficient is LAMBDA times the sum of squares of its feature over
- * the windows (the system is augmented with those rows; features are
- * scaled to unit norm first for a well-conditioned QR). With LAMBDA > 0 the
+ * the windows (features are scaled to unit norm, and LAMBDA is added to
+ * the diagonal of the scaled normal equations). With LAMBDA > 0 the
  * fit never fails on data: a constant series, or a step with no usable
  * window, gives zero coefficients (the last value). 1e-3 is a good default.
  *
  * AR is initialised here; release it with shd_ar_release even on failure.
  * Returns 0, SHD_EINVAL (H == 0, p == 0, LAMBDA < 0 or not finite),
- * SHD_ENOMEM, or SHD_ENUMERIC when LAPACK finds the system rank deficient
+ * SHD_ENOMEM, or SHD_ENUMERIC when LAPACK finds the system not definite
  * (only possible with LAMBDA == 0).
  */
 int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
