@@ -124,8 +124,13 @@ static int64_t floor_to(int64_t t, int64_t step)
 	return q * step;
 }
 
-/* Puts the rows of R on the grid of P->step as series S. */
-static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s)
+/*
+ * Puts the rows of R on the grid of P->step as series S, only its last
+ * KEEP slots when 0 < KEEP < all of them: rows before those are skipped,
+ * never placed and then moved.
+ */
+static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s,
+		   size_t keep)
 {
 	size_t nm = p->nmetric;
 	int64_t first = floor_to(r->t[0], p->step);
@@ -136,6 +141,10 @@ static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s)
 		return fail(p, SHD_EINVAL, "resource '%s': %llu slots of %lld "
 			    "ms for %zu rows: is the step right?", r->key,
 			    (unsigned long long)n, (long long)p->step, r->n);
+	if (keep && keep < n) {
+		first += (int64_t)(n - keep) * p->step;
+		n = keep;
+	}
 	s->key = r->key;
 	r->key = NULL;
 	s->t0 = first;
@@ -150,8 +159,10 @@ static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s)
 	for (size_t i = 0; i < s->n * nm; i++)
 		s->x[i] = NAN;
 	for (size_t i = 0; i < r->n; i++) {
-		size_t slot = (size_t)((floor_to(r->t[i], p->step) - first) /
-				       p->step);
+		int64_t at = floor_to(r->t[i], p->step);
+		if (at < first)
+			continue;
+		size_t slot = (size_t)((at - first) / p->step);
 		s->count[slot]++;
 		for (size_t m = 0; m < nm; m++) {
 			double v = r->v[i * nm + m];
@@ -168,26 +179,6 @@ static int to_grid(struct shd_panel *p, struct raw *r, struct shd_pseries *s)
 
 /* Resources whose rows settle an unknown step (see the top). */
 #define STEP_FROM 8
-
-/* Keeps only the last KEEP slots of S (KEEP < S->n). */
-static int trim(struct shd_panel *p, struct shd_pseries *s, size_t keep)
-{
-	size_t nm = p->nmetric, drop = s->n - keep;
-
-	for (size_t m = 0; m < nm; m++)
-		memmove(s->x + m * keep, s->x + m * s->n + drop,
-			keep * sizeof(*s->x));
-	memmove(s->count, s->count + drop, keep * sizeof(*s->count));
-	s->t0 += (int64_t)drop * p->step;
-	s->n = keep;
-	double *x = realloc(s->x, keep * (nm ? nm : 1) * sizeof(*x));
-	uint32_t *c = realloc(s->count, keep * sizeof(*c));
-	if (x)
-		s->x = x;
-	if (c)
-		s->count = c;
-	return 0;
-}
 
 struct reading {
 	struct shd_panel *p;
@@ -222,10 +213,8 @@ static int settle(struct reading *rd)
 		if (!rc) {
 			memset(ps, 0, sizeof(*ps));
 			p->nseries++;	/* released with P even on failure */
-			rc = to_grid(p, rw, ps);
-			size_t keep = !rc && rd->keep ? rd->keep(rd->ctx, ps->key) : 0;
-			if (keep && keep < ps->n)
-				rc = trim(p, ps, keep);
+			rc = to_grid(p, rw, ps,
+				     rd->keep ? rd->keep(rd->ctx, rw->key) : 0);
 		}
 		free(rw->key);
 		free(rw->t);
