@@ -28,7 +28,8 @@
 
 #include "shd.h"
 
-/* The largest member held in memory (or mapped): 4 GiB. */
+/* The largest member held in memory (read from a pipe or decompressed):
+ * 4 GiB. A plain file is mapped, whatever its size. */
 #define MEMBER_MAX ((uint64_t)4 << 30)
 /* First allocation for a member of unknown size, and the most a member's
  * size field alone may make us allocate before data arrives. */
@@ -345,7 +346,8 @@ static int read_member(const struct input *in, struct archive *ar,
 
 		if (size < 0 || (uint64_t)size > MEMBER_MAX)
 			return fail(in, SHD_EFORMAT,
-				    "%s: member larger than 4 GiB, not read",
+				    "%s: member larger than 4 GiB, not read "
+				    "(hint: extract or decompress it to a file first)",
 				    shown);
 		/* Trust a size field only so far: a forged header must not
 		 * make us allocate gigabytes for a few bytes of data. */
@@ -371,7 +373,8 @@ static int read_member(const struct input *in, struct archive *ar,
 		end = (uint64_t)off + bsz;
 		if (end > MEMBER_MAX)
 			return fail(in, SHD_EFORMAT,
-				    "%s: member larger than 4 GiB, not read",
+				    "%s: member larger than 4 GiB, not read "
+				    "(hint: extract or decompress it to a file first)",
 				    shown);
 		r = reserve(bufp, capp, (size_t)end);
 		if (r < 0)
@@ -557,10 +560,14 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 	/* Standard input is read, never mapped: it may not start at offset 0.
 	 * Regular files of size 0 are read too (/proc files say 0). */
 	if (!is_stdin && S_ISREG(st.st_mode) && st.st_size > 0) {
-		if ((uint64_t)st.st_size > MEMBER_MAX) {
+		/*
+		 * A mapped file costs page cache, not memory of ours: no
+		 * MEMBER_MAX here. What is decompressed or read from a pipe
+		 * is held in memory, and that is bounded.
+		 */
+		if ((uint64_t)st.st_size > SIZE_MAX) {
 			status = fail(&in, SHD_EFORMAT,
-				      "%s: file larger than 4 GiB, not read",
-				      in.shown);
+				      "%s: file too large to map", in.shown);
 			goto out;
 		}
 		/*
@@ -587,7 +594,9 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 	}
 	if (r == -2) {
 		status = fail(&in, SHD_EFORMAT,
-			      "%s: input larger than 4 GiB, not read", in.shown);
+			      "%s: more than 4 GiB from standard input or a "
+			      "pipe, not read (hint: write it to a file "
+			      "first)", in.shown);
 		goto out;
 	}
 	if (r < 0) {
