@@ -104,32 +104,67 @@ static int is_row_error(const char *msg)
 	return strncmp(p + 2, "header", 6) != 0;
 }
 
+/* What a parse of member NAME ended with (RC): warned and counted. */
+static int parsed(struct ingest *in, int rc)
+{
+	if (in->progress)
+		fprintf(stderr, "\r\033[K");
+	if (rc == SHD_ENOMEM)
+		return rc;
+	if (rc) {
+		cli_warn("%s", in->diag.msg[0] ? in->diag.msg : shd_strerror(rc));
+		in->bad++;
+		in->row_errors += is_row_error(in->diag.msg);
+	}
+	return 0;
+}
+
+/* Options of one member, and its start counted and shown. */
+static struct shd_parse_opts starting(struct ingest *in, const char *name,
+				      const char *key, size_t len)
+{
+	struct shd_parse_opts o = in->popts;
+
+	o.default_key = in->key ? in->key : key;
+	in->members++;
+	if (in->progress) {
+		if (len)
+			fprintf(stderr, "\r%s: reading %s (%zu KiB)\033[K",
+				cli_prog, name, len / 1024);
+		else
+			fprintf(stderr, "\r%s: reading %s\033[K", cli_prog,
+				name);
+	}
+	in->diag.msg[0] = '\0';
+	return o;
+}
+
+/* Is the text at BUF (LEN bytes) JSON: its first byte past blanks? */
+static int json_like(const char *buf, size_t len)
+{
+	size_t k = 0;
+
+	while (k < len && k < 4096 && strchr(" \t\r\n", buf[k]))
+		k++;
+	return k < len && (buf[k] == '{' || buf[k] == '[');
+}
+
 /* Called for every file or archive member: parse it into the accumulator. */
 static int member(void *ctx, const char *buf, size_t len, const char *name,
 		  const char *key)
 {
 	struct ingest *in = ctx;
-	struct shd_parse_opts o = in->popts;
+	struct shd_parse_opts o;
 	int fmt = in->format ? in->format : (int)shd_format_detect(buf, len);
 	int rc;
-	size_t k = 0;
 
-	while (k < len && k < 4096 && strchr(" \t\r\n", buf[k]))
-		k++;
-	if (!in->format && fmt == SHD_FMT_DELIMITED && k < len &&
-	    (buf[k] == '{' || buf[k] == '[')) {
+	if (!in->format && fmt == SHD_FMT_DELIMITED && json_like(buf, len)) {
 		cli_warn("%s: JSON, but neither a Prometheus nor a CloudWatch "
 			 "answer (hint: --format forces one)", name);
 		in->bad++;
 		return 0;
 	}
-
-	o.default_key = in->key ? in->key : key;
-	in->members++;
-	if (in->progress)
-		fprintf(stderr, "\r%s: reading %s (%zu KiB)\033[K", cli_prog,
-			name, len / 1024);
-	in->diag.msg[0] = '\0';
+	o = starting(in, name, key, len);
 	switch (fmt) {
 	case SHD_FMT_PROMETHEUS:
 		rc = shd_parse_prometheus(in->acc, buf, len, name, &o, &in->diag);
@@ -141,16 +176,39 @@ static int member(void *ctx, const char *buf, size_t len, const char *name,
 		rc = shd_parse_delimited(in->acc, buf, len, name, &o, &in->diag);
 		break;
 	}
-	if (in->progress)
-		fprintf(stderr, "\r\033[K");
-	if (rc == SHD_ENOMEM)
+	return parsed(in, rc);
+}
+
+/*
+ * Called for standard input or a pipe that holds no archive: delimited
+ * text is parsed as it comes, so that it need not fit in memory; JSON is
+ * read whole first (bounded at 4 GiB).
+ */
+static int pieces(void *ctx, struct shd_pieces *pc, const char *name,
+		  const char *key)
+{
+	struct ingest *in = ctx;
+	struct shd_parse_opts o;
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (in->format ? in->format != SHD_FMT_DELIMITED
+		       : json_like(pc->head, pc->headlen)) {
+		if ((rc = shd_pieces_all(pc, &buf, &len)) == SHD_ENOMEM)
+			return rc;
+		if (rc) {
+			cli_warn("%s: %s", name, pc->err);
+			in->bad++;
+			return 0;
+		}
+		rc = member(ctx, buf, len, name, key);
+		free(buf);
 		return rc;
-	if (rc) {
-		cli_warn("%s", in->diag.msg[0] ? in->diag.msg : shd_strerror(rc));
-		in->bad++;
-		in->row_errors += is_row_error(in->diag.msg);
 	}
-	return 0;
+	o = starting(in, name, key, 0);
+	rc = shd_parse_delimited_pieces(in->acc, pc, name, &o, &in->diag);
+	return parsed(in, rc);
 }
 
 static void add_rename(struct shd_parse_opts *o, const char *arg)
@@ -278,7 +336,8 @@ int main(int argc, char **argv)
 	int ninputs = argc ? argc : 1;
 	for (int k = 0; k < ninputs; k++) {
 		err[0] = '\0';
-		rc = shd_input_each(inputs[k], member, &in, err, sizeof(err));
+		rc = shd_input_pieces(inputs[k], member, pieces, &in, err,
+				      sizeof(err));
 		if (rc == SHD_ENOMEM)
 			cli_die(EXIT_SYSTEM, "out of memory");
 		if (rc) {

@@ -65,6 +65,13 @@ struct parser {
 	const char *buf;
 	size_t len, pos;
 	uint64_t lineno;
+	/* A member in pieces (PC not NULL): BUF is WIN, refilled from PC,
+	 * holding the lines from POS on, or from MARK while sniff() looks
+	 * ahead (MARKING). EOF: no more to read; RDERR: why not. */
+	struct shd_pieces *pc;
+	char *win;
+	size_t wcap, mark;
+	int marking, eof, rderr;
 
 	/* The fields of the current line. */
 	struct field *f;
@@ -119,17 +126,64 @@ static int isblank_byte(char c, char delim)
  * the line is longer than SHD_LINE_MAX (P->lineno is then its number):
  * the search for its end stops there, so a hostile line costs no more.
  */
+/* What a refill asks of a member in pieces, at least. */
+#define PIECE ((size_t)256 << 10)
+
+/*
+ * Reads more of a member in pieces into P->win, after the lines still
+ * needed (moved to its start). At a read error (P->rderr) or the end,
+ * P->eof: what is in the window is all there will be.
+ */
+static void refill(struct parser *P)
+{
+	size_t keep = P->marking ? P->mark : P->pos, got = 0;
+	int r;
+
+	if (keep) {
+		memmove(P->win, P->win + keep, P->len - keep);
+		P->len -= keep;
+		P->pos -= keep;
+		P->mark -= P->marking ? keep : 0;
+	}
+	if (P->wcap - P->len < PIECE) {
+		size_t cap = P->wcap ? P->wcap : PIECE;
+		char *w;
+
+		while (cap - P->len < PIECE)
+			cap *= 2;
+		if (!(w = realloc(P->win, cap))) {
+			P->rderr = SHD_ENOMEM;
+			P->eof = 1;
+			return;
+		}
+		P->win = w;
+		P->wcap = cap;
+	}
+	r = P->pc->more(P->pc, P->win + P->len, P->wcap - P->len, &got);
+	if (r < 0)
+		P->rderr = r;
+	P->eof = r < 0 || got == 0;
+	P->len += got;
+	P->buf = P->win;
+}
+
 static int next_line(struct parser *P, const char **line, size_t *n)
 {
 	const char *p, *nl;
 	size_t rest;
 
+	for (;;) {
+		p = P->buf + P->pos;
+		rest = P->len - P->pos;
+		/* SHD_LINE_MAX bytes, a CR, then the LF */
+		nl = rest ? memchr(p, '\n', rest < SHD_LINE_MAX + 2 ?
+					    rest : SHD_LINE_MAX + 2) : NULL;
+		if (nl || !P->pc || P->eof || rest > SHD_LINE_MAX + 1)
+			break;
+		refill(P);
+	}
 	if (P->pos >= P->len)
 		return 0;
-	p = P->buf + P->pos;
-	rest = P->len - P->pos;
-	/* SHD_LINE_MAX bytes, a CR, then the LF */
-	nl = memchr(p, '\n', rest < SHD_LINE_MAX + 2 ? rest : SHD_LINE_MAX + 2);
 	if (!nl && rest > SHD_LINE_MAX + 1) {
 		P->lineno++;
 		return -1;
@@ -607,12 +661,14 @@ static int cell_value(const struct field *f, double *v)
  */
 static int sniff(struct parser *P)
 {
-	size_t pos = P->pos, rows = 0;
+	size_t rows = 0;
 	uint64_t lineno = P->lineno;
 	const char *line;
 	size_t n;
 	int rc = 0;
 
+	P->mark = P->pos;	/* the rows stay in a window (refill) */
+	P->marking = 1;
 	while (rows < NSNIFF && next_line(P, &line, &n) > 0) {
 		if (skip_line(line, n))
 			continue;
@@ -639,7 +695,8 @@ static int sniff(struct parser *P)
 	 */
 	for (size_t j = 0; j < P->ncols; j++)
 		P->cols[j].numeric = P->cols[j].ntext <= P->cols[j].nnum;
-	P->pos = pos;
+	P->pos = P->mark;
+	P->marking = 0;
 	P->lineno = lineno;
 	return rc;
 }
@@ -1203,13 +1260,9 @@ static void parser_release(struct parser *P)
 	free(P->mi);
 }
 
-int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
-			const char *name, const struct shd_parse_opts *o,
-			struct shd_diag *d)
+/* Parses the member P was set up for (parser_init and its lines). */
+static int parse(struct parser *P)
 {
-	static const struct shd_parse_opts no_opts;
-	struct shd_diag local;
-	struct parser P;
 	const char *line;
 	size_t n;
 	uint64_t rowno = 0;
@@ -1217,95 +1270,132 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 	static const char toolong[] = "line longer than 1 MiB (not "
 				      "delimited text?)";
 
-	memset(&P, 0, sizeof P);
+	while (P->pc && !P->eof && P->len < 3)	/* enough to see a BOM */
+		refill(P);
+	if (P->len >= 3 && memcmp(P->buf, "\xEF\xBB\xBF", 3) == 0)
+		P->pos = 3;
+
+	while ((k = next_line(P, &line, &n)) != 0) {
+		if (k < 0)
+			return fail_line(P, "header: %s", toolong);
+		if (skip_line(line, n))
+			continue;
+		P->delim = P->o->delim ? P->o->delim : detect_delim(line, n);
+		rc = split(P, line, n);
+		if (rc == SHD_ENOMEM)
+			return fail_nomem(P);
+		if (rc < 0)
+			return fail_line(P, "header: %s", P->why);
+		if (P->nf > MAX_COLUMNS)
+			return fail_line(P, "header: %zu columns, more than "
+					 "the %d a stream can hold", P->nf,
+					 MAX_COLUMNS);
+		have_header = 1;
+		break;
+	}
+	if (!have_header)
+		return fail_file(P, "no header line");
+	if (read_header(P) < 0)
+		return fail_nomem(P);
+	if ((rc = pick_columns(P)) < 0)
+		return rc;
+	if (fast_setup(P) < 0)
+		return fail_nomem(P);
+	P->source = shd_acc_source(P->a);
+
+	while ((k = next_line(P, &line, &n)) != 0) {
+		if (k < 0)	/* not a row to skip: where it ends is unknown */
+			return fail_line(P, "%s", toolong);
+		if (skip_line(line, n))
+			continue;
+		if (P->fast) {
+			rc = fast_row(P, line, n, rowno);
+			if (rc != FALLBACK) {
+				rowno++;
+				if (rc < 0)
+					return rc;
+				continue;
+			}
+		}
+		rc = split(P, line, n);
+		if (rc == SHD_ENOMEM)
+			return fail_nomem(P);
+		if (rc < 0)
+			rc = bad_row(P, "%s", P->why);
+		else
+			rc = do_row(P, rowno);
+		rowno++;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void parser_init(struct parser *P, struct shd_acc *a, const char *name,
+			const struct shd_parse_opts *o, struct shd_diag *d)
+{
+	static const struct shd_parse_opts no_opts;
+
+	memset(P, 0, sizeof(*P));
+	P->a = a;
+	P->name = name ? name : "<input>";
+	P->o = o ? o : &no_opts;
+	P->d = d;
+	P->kcol = P->tcol = -1;
+}
+
+int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
+			const char *name, const struct shd_parse_opts *o,
+			struct shd_diag *d)
+{
+	struct shd_diag local;
+	struct parser P;
+	int rc;
+
 	if (!d) {
 		memset(&local, 0, sizeof local);
 		d = &local;
 	}
-	P.a = a;
-	P.name = name ? name : "<input>";
-	P.o = o ? o : &no_opts;
-	P.d = d;
+	parser_init(&P, a, name, o, d);
 	P.buf = buf;
 	P.len = buf ? len : 0;
-	P.kcol = P.tcol = -1;
-	if (P.len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-		P.pos = 3;
+	rc = parse(&P);
+	parser_release(&P);
+	return rc;
+}
 
-	while ((k = next_line(&P, &line, &n)) != 0) {
-		if (k < 0) {
-			rc = fail_line(&P, "header: %s", toolong);
-			goto out;
-		}
-		if (skip_line(line, n))
-			continue;
-		P.delim = P.o->delim ? P.o->delim : detect_delim(line, n);
-		rc = split(&P, line, n);
-		if (rc == SHD_ENOMEM) {
-			rc = fail_nomem(&P);
-			goto out;
-		}
-		if (rc < 0) {
-			rc = fail_line(&P, "header: %s", P.why);
-			goto out;
-		}
-		if (P.nf > MAX_COLUMNS) {
-			rc = fail_line(&P, "header: %zu columns, more than "
-				       "the %d a stream can hold", P.nf,
-				       MAX_COLUMNS);
-			goto out;
-		}
-		have_header = 1;
-		break;
-	}
-	if (!have_header) {
-		rc = fail_file(&P, "no header line");
-		goto out;
-	}
-	if (read_header(&P) < 0) {
-		rc = fail_nomem(&P);
-		goto out;
-	}
-	if ((rc = pick_columns(&P)) < 0)
-		goto out;
-	if (fast_setup(&P) < 0) {
-		rc = fail_nomem(&P);
-		goto out;
-	}
-	P.source = shd_acc_source(a);
+int shd_parse_delimited_pieces(struct shd_acc *a, struct shd_pieces *pc,
+			       const char *name,
+			       const struct shd_parse_opts *o,
+			       struct shd_diag *d)
+{
+	struct shd_diag local;
+	struct parser P;
+	int rc;
 
-	while ((k = next_line(&P, &line, &n)) != 0) {
-		if (k < 0) {
-			/* not a row to skip: where it ends is unknown */
-			rc = fail_line(&P, "%s", toolong);
-			goto out;
-		}
-		if (skip_line(line, n))
-			continue;
-		if (P.fast) {
-			rc = fast_row(&P, line, n, rowno);
-			if (rc != FALLBACK) {
-				rowno++;
-				if (rc < 0)
-					goto out;
-				continue;
-			}
-		}
-		rc = split(&P, line, n);
-		if (rc == SHD_ENOMEM) {
-			rc = fail_nomem(&P);
-			goto out;
-		}
-		if (rc < 0)
-			rc = bad_row(&P, "%s", P.why);
-		else
-			rc = do_row(&P, rowno);
-		rowno++;
-		if (rc < 0)
-			goto out;
+	if (!d) {
+		memset(&local, 0, sizeof local);
+		d = &local;
 	}
-	rc = 0;
-out:
+	parser_init(&P, a, name, o, d);
+	P.pc = pc;
+	P.wcap = pc->headlen > PIECE ? pc->headlen : PIECE;
+	if (!(P.win = malloc(P.wcap)))
+		return fail_nomem(&P);
+	if (pc->headlen)
+		memcpy(P.win, pc->head, pc->headlen);
+	P.buf = P.win;
+	P.len = pc->headlen;
+	rc = parse(&P);
+	/* a read error ends the lines early: it, not what follows, is the
+	 * reason */
+	if (P.rderr == SHD_ENOMEM)
+		rc = fail_nomem(&P);
+	else if (P.rderr) {
+		fail_line(&P, "cannot read: %s", pc->err);
+		rc = SHD_EIO;
+	}
+	free(P.win);
 	parser_release(&P);
 	return rc;
 }

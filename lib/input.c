@@ -40,6 +40,7 @@ struct input {
 	const char *shown;	/* the input as messages call it */
 	const char *keybase;	/* what its key is made from */
 	shd_member_fn fn;
+	shd_pieces_fn pfn;	/* NULL: every member whole */
 	void *ctx;
 	char *errbuf;
 	size_t n;
@@ -237,16 +238,20 @@ static int lines_fail(const struct input *in, const char *shown,
 }
 
 /*
- * Reads FD to its end into a malloc'd buffer (*BUFP, *LENP; one spare byte
- * holds a NUL). Returns 0, -1 with errno set, -2 when over MEMBER_MAX, or
- * -3 when LC finds a line too long.
+ * Reads FD into the malloc'd buffer *BUFP (*LENP bytes so far, capacity
+ * *CAPP; one spare byte holds a NUL) to its end, or until it holds STOP
+ * bytes. Returns 1 at the end, 0 when STOP came first, -1 with errno set,
+ * -2 when over MEMBER_MAX, or -3 when LC finds a line too long. The buffer
+ * stays the caller's to free.
  */
-static int slurp(int fd, char **bufp, size_t *lenp, struct lines *lc)
+static int slurp(int fd, char **bufp, size_t *lenp, size_t *capp,
+		 size_t stop, struct lines *lc)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	char *buf = *bufp;
+	size_t len = *lenp, cap = *capp;
+	int end = 0;
 
-	for (;;) {
+	while (len < stop) {
 		ssize_t got;
 
 		if (cap - len < 2) {
@@ -255,46 +260,103 @@ static int slurp(int fd, char **bufp, size_t *lenp, struct lines *lc)
 
 			if (ncap > MEMBER_MAX + 2)
 				ncap = MEMBER_MAX + 2;
-			if (ncap - len < 2) {
-				free(buf);
+			if (ncap - len < 2)
 				return -2;
-			}
 			nbuf = realloc(buf, ncap);
 			if (!nbuf) {
-				free(buf);
 				errno = ENOMEM;
 				return -1;
 			}
-			buf = nbuf;
-			cap = ncap;
+			*bufp = buf = nbuf;
+			*capp = cap = ncap;
 		}
 		got = read(fd, buf + len, cap - len - 1);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
-			free(buf);
 			return -1;
+		}
+		if (got == 0) {
+			end = 1;
+			break;
+		}
+		*lenp = len += (size_t)got;
+		if (len > MEMBER_MAX)
+			return -2;
+		if (lines_check(lc, buf, len, 0) < 0)
+			return -3;
+	}
+	if (end && lines_check(lc, buf, len, 1) < 0)
+		return -3;
+	if (buf)
+		buf[len] = '\0';
+	return end;
+}
+
+/* MORE of a member read from a file descriptor (SRC points to it). */
+static int fd_more(struct shd_pieces *pc, char *buf, size_t cap, size_t *got)
+{
+	ssize_t r;
+
+	do
+		r = read(*(const int *)pc->src, buf, cap);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		snprintf(pc->err, sizeof(pc->err), "%s", strerror(errno));
+		*got = 0;
+		return SHD_EIO;
+	}
+	*got = (size_t)r;
+	return 0;
+}
+
+int shd_pieces_all(struct shd_pieces *pc, char **bufp, size_t *lenp)
+{
+	size_t len = pc->headlen, cap = len + CHUNK_MIN;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		goto nomem;
+	memcpy(buf, pc->head, len);
+	for (;;) {
+		size_t got;
+		int r;
+
+		if (cap - len < 2) {
+			size_t ncap = cap * 2 > MEMBER_MAX + 2 ? MEMBER_MAX + 2
+							       : cap * 2;
+			char *nbuf;
+
+			if (ncap - len < 2) {
+				free(buf);
+				snprintf(pc->err, sizeof(pc->err), "more than "
+					 "4 GiB from standard input or a pipe, "
+					 "not read (hint: write it to a file "
+					 "first)");
+				return SHD_EFORMAT;
+			}
+			if (!(nbuf = realloc(buf, ncap))) {
+				free(buf);
+				goto nomem;
+			}
+			buf = nbuf;
+			cap = ncap;
+		}
+		if ((r = pc->more(pc, buf + len, cap - len - 1, &got)) < 0) {
+			free(buf);
+			return r;
 		}
 		if (got == 0)
 			break;
-		len += (size_t)got;
-		if (len > MEMBER_MAX) {
-			free(buf);
-			return -2;
-		}
-		if (lines_check(lc, buf, len, 0) < 0) {
-			free(buf);
-			return -3;
-		}
-	}
-	if (lines_check(lc, buf, len, 1) < 0) {
-		free(buf);
-		return -3;
+		len += got;
 	}
 	buf[len] = '\0';
 	*bufp = buf;
 	*lenp = len;
 	return 0;
+nomem:
+	snprintf(pc->err, sizeof(pc->err), "out of memory");
+	return SHD_ENOMEM;
 }
 
 /* Makes room for NEED bytes plus a NUL in *BUFP (capacity *CAPP). */
@@ -523,15 +585,36 @@ static int each_member(const struct input *in, const char *data, size_t len)
 	return each_plain(in, data, len);
 }
 
+/* The one member of a plain input read from FD, in pieces: HEAD first. */
+static int each_pieces(const struct input *in, int fd, const char *head,
+		       size_t headlen)
+{
+	struct shd_pieces pc = { head, headlen, fd_more, &fd, "" };
+	char *key = make_key(in->keybase);
+	int r;
+
+	if (!key)
+		return fail(in, SHD_ENOMEM, "%s: out of memory", in->shown);
+	r = in->pfn(in->ctx, &pc, in->shown, key);
+	free(key);
+	return r < 0 ? r : 0;
+}
+
 int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		   char *errbuf, size_t n)
 {
-	struct input in = { path, path, fn, ctx, errbuf, n };
+	return shd_input_pieces(path, fn, NULL, ctx, errbuf, n);
+}
+
+int shd_input_pieces(const char *path, shd_member_fn fn, shd_pieces_fn pfn,
+		     void *ctx, char *errbuf, size_t n)
+{
+	struct input in = { path, path, fn, pfn, ctx, errbuf, n };
 	int is_stdin = strcmp(path, "-") == 0;
-	int fd = STDIN_FILENO, status = 0, r;
+	int fd = STDIN_FILENO, status = 0, r = 0;
 	struct stat st;
 	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	void *map = MAP_FAILED;
 	struct lines lc = { 0 };
 
@@ -587,7 +670,17 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		munmap(map, (size_t)st.st_size);
 		goto out;
 	}
-	r = slurp(fd, &buf, &len, &lc);
+	/* A plain member that PFN takes in pieces need not fit in memory;
+	 * its head says whether it is one (not an archive, not all there). */
+	if (pfn) {
+		r = slurp(fd, &buf, &len, &cap, SHD_PIECES_HEAD, &lc);
+		if (r == 0 && !is_packed(buf, len)) {
+			status = each_pieces(&in, fd, buf, len);
+			goto out;
+		}
+	}
+	if (r >= 0)
+		r = slurp(fd, &buf, &len, &cap, SIZE_MAX, &lc);
 	if (r == -3) {
 		status = lines_fail(&in, in.shown, &lc);
 		goto out;

@@ -448,6 +448,41 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 			struct shd_diag *d);
 
 /*
+ * A member whose bytes come in pieces (standard input, a pipe): HEAD holds
+ * the first HEADLEN of them (at least SHD_PIECES_HEAD, or all there is);
+ * MORE(PC, BUF, CAP, &GOT) reads the next ones into BUF (GOT 0: the end)
+ * and returns 0, or SHD_EIO with the reason in PC->err. SRC is MORE's.
+ */
+#define SHD_PIECES_HEAD ((size_t)64 << 10)
+struct shd_pieces {
+	const char *head;
+	size_t headlen;
+	int (*more)(struct shd_pieces *pc, char *buf, size_t cap,
+		    size_t *got);
+	void *src;
+	char err[256];
+};
+
+/*
+ * shd_parse_delimited on a member read in pieces: memory holds the lines
+ * being parsed (the first rows while the numeric columns are told apart,
+ * then one line and a read-ahead), never the whole member. The rows and
+ * messages are those of shd_parse_delimited on the whole member; a read
+ * error is SHD_EIO, named in D->msg.
+ */
+int shd_parse_delimited_pieces(struct shd_acc *a, struct shd_pieces *pc,
+			       const char *name,
+			       const struct shd_parse_opts *o,
+			       struct shd_diag *d);
+
+/*
+ * The whole of PC (HEAD and the rest) in one malloc'd buffer *BUF (*LEN
+ * bytes, one more holding a NUL), for readers that need it whole: 0;
+ * SHD_EFORMAT past 4 GiB, SHD_EIO, SHD_ENOMEM, with the reason in PC->err.
+ */
+int shd_pieces_all(struct shd_pieces *pc, char **buf, size_t *len);
+
+/*
  * Parses a Prometheus query_range (or query) JSON response, "resultType":
  * "matrix" (or "vector"). Each series is a source; its key is the label
  * O->key_label (default "instance"), its metric __name__ or O->metric (or a
@@ -493,6 +528,16 @@ typedef int (*shd_member_fn)(void *ctx, const char *buf, size_t len,
 			     const char *name, const char *key);
 int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		   char *errbuf, size_t n);
+
+/*
+ * shd_input_each, except that a plain member that cannot be mapped (from
+ * standard input or a pipe) goes to PFN in pieces, unless PFN is NULL:
+ * what it reads need not fit in memory.
+ */
+typedef int (*shd_pieces_fn)(void *ctx, struct shd_pieces *pc,
+			     const char *name, const char *key);
+int shd_input_pieces(const char *path, shd_member_fn fn, shd_pieces_fn pfn,
+		     void *ctx, char *errbuf, size_t n);
 
 /* ------------------------------------------------------------ utilities */
 

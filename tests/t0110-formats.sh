@@ -120,6 +120,24 @@ shd-ingest "$TDATA/cw.json" | shd-cat -e -H | cmp -s - "$T/got" ||
 cat "$DATA/fleet.csv.gz" | shd-ingest - | shd-cat --info >"$T/info"
 grep -q '^rows: 48384$' "$T/info" || fail "gzip on stdin: $(grep rows: "$T/info")"
 grep -q '^resources: 6$' "$T/info" || fail "gzip on stdin: $(grep resources: "$T/info")"
+# delimited text on a pipe is parsed as it comes, in pieces (past the
+# first 64 KiB): the same rows as the file gives, and a bad row far into
+# it named by its line
+gzip -dc "$DATA/fleet.csv.gz" >"$T/fleet.csv"
+# shellcheck disable=SC2002
+cat "$T/fleet.csv" | shd-ingest - | shd-cat >"$T/pipe.csv"
+shd-ingest "$T/fleet.csv" | shd-cat | cmp -s - "$T/pipe.csv" ||
+	fail "CSV on a pipe differs from the same file"
+sed '40000s/,[^,]*$/,oops/' "$T/fleet.csv" >"$T/bad.csv"
+set +e
+# shellcheck disable=SC2002
+cat "$T/bad.csv" | shd-ingest - >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 3 ] || fail "a bad row on a pipe: exit $rc, want 3"
+grep -q "^shd-ingest: <stdin>:40000: column '[a-z_]*': 'oops' is not a number" \
+	"$T/err" || fail "a bad row on a pipe: $(cat "$T/err")"
+[ -s "$T/out" ] && fail "a bad row on a pipe: a stream was written"
 # no key column on stdin: the key is "stdin"
 printf 'time,cpu\n2024-01-01 00:00:00,1\n' | shd-ingest | shd-cat -H >"$T/got"
 want "CSV without a key on stdin" <<'EOF'

@@ -74,16 +74,100 @@ static char *dump(struct shd_acc *a)
 	return text;
 }
 
-/* Parses TEXT as "in.csv" with O (may be NULL) and D into a fresh acc. */
+/* A member in pieces: TEXT (LEN bytes) given PIECE bytes at a time, a
+ * read error instead of the bytes from FAIL_AT on (SIZE_MAX: none). */
+struct src {
+	const char *text;
+	size_t len, pos, piece, fail_at;
+};
+
+static int src_more(struct shd_pieces *pc, char *buf, size_t cap,
+		    size_t *got)
+{
+	struct src *s = pc->src;
+	size_t n = s->len - s->pos;
+
+	if (n > s->piece)
+		n = s->piece;
+	if (n > cap)
+		n = cap;
+	if (s->pos >= s->fail_at) {
+		snprintf(pc->err, sizeof(pc->err), "Input/output error");
+		return SHD_EIO;
+	}
+	if (s->pos + n > s->fail_at)
+		n = s->fail_at - s->pos;
+	memcpy(buf, s->text + s->pos, n);
+	s->pos += n;
+	*got = n;
+	return 0;
+}
+
+/* shd_parse_delimited_pieces of TEXT (LEN bytes), PIECE bytes at a time
+ * (the head too), into A with O and D. */
+static int parse_pieces(struct shd_acc *a, const char *text, size_t len,
+			size_t piece, size_t fail_at,
+			const struct shd_parse_opts *o, struct shd_diag *d)
+{
+	struct src s = { text, len, 0, piece, fail_at };
+	struct shd_pieces pc = { text, 0, src_more, &s, "" };
+
+	s.pos = pc.headlen = len < piece ? len : piece;
+	return shd_parse_delimited_pieces(a, &pc, "in.csv", o, d);
+}
+
+/*
+ * The same text read in pieces of every size must give what it gives
+ * whole (WANT_RC, A, D): the status, the messages and the rows. D0 is D
+ * as it was before (what the caller asked: skip_bad).
+ */
+static void expect_pieces_agree(const char *text, size_t len,
+				const struct shd_parse_opts *o,
+				const struct shd_diag *d0,
+				const struct shd_diag *d, int want_rc,
+				struct shd_acc *a)
+{
+	static const size_t sizes[] = { 1, 2, 3, 7, 64, 1000 };
+	char *whole = want_rc == 0 ? dump(a) : NULL;
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		struct shd_diag dp = *d0;
+		struct shd_acc *ap = shd_acc_new();
+		int rc = parse_pieces(ap, text, len, sizes[k], SIZE_MAX, o,
+				      &dp);
+
+		if (rc != want_rc)
+			FAIL_AT("pieces of %zu: rc %d, whole %d; msg '%s'",
+				sizes[k], rc, want_rc, dp.msg);
+		EXPECT_EQ_STR(dp.msg, d->msg);
+		EXPECT_EQ_INT(dp.nbad, d->nbad);
+		for (int i = 0; i < SHD_DIAG_KEEP && i < (int)d->nbad; i++)
+			EXPECT_EQ_STR(dp.first[i], d->first[i]);
+		EXPECT_EQ_INT(shd_acc_rows(ap), shd_acc_rows(a));
+		if (whole && rc == 0) {
+			char *got = dump(ap);
+
+			EXPECT_EQ_STR(got, whole);
+			free(got);
+		}
+		shd_acc_free(ap);
+	}
+	free(whole);
+}
+
+/* Parses TEXT as "in.csv" with O (may be NULL) and D into a fresh acc;
+ * the same in pieces must agree. */
 static struct shd_acc *parse(const char *text, const struct shd_parse_opts *o,
 			     struct shd_diag *d, int want_rc)
 {
 	struct shd_acc *a = shd_acc_new();
+	struct shd_diag d0 = *d;
 	int rc;
 
 	rc = shd_parse_delimited(a, text, strlen(text), "in.csv", o, d);
 	if (rc != want_rc)
 		FAIL_AT("rc %d, expected %d; msg '%s'", rc, want_rc, d->msg);
+	expect_pieces_agree(text, strlen(text), o, &d0, d, rc, a);
 	return a;
 }
 
@@ -464,6 +548,11 @@ static void test_field_lengths(void)
 	}
 	text[n] = '\0';
 	EXPECT_EQ_INT(shd_parse_delimited(a, text, n, "in.csv", NULL, &d), 0);
+	{
+		struct shd_diag d0 = { 0 };
+
+		expect_pieces_agree(text, n, NULL, &d0, &d, 0, a);
+	}
 	got = dump(a);
 	EXPECT_EQ_STR(got, want);
 	free(got);
@@ -588,7 +677,52 @@ static void test_fast_path(void)
 		     "in.csv:3: column 'v': '1.2.3' is not a number");
 }
 
+/*
+ * In pieces: a read error names the line where reading stopped and wins
+ * over what the cut text would say; a line of SHD_LINE_MAX bytes across
+ * many pieces is read, and two bytes more (one is a CR's room) refused,
+ * as whole.
+ */
+static void test_pieces(void)
+{
+	static const char text[] = "time,v\n0,1\n1,2\n2,3\n";
+	struct shd_diag d = { 0 };
+	struct shd_acc *a = shd_acc_new();
+	char *big = malloc(SHD_LINE_MAX + 64);
+
+	EXPECT_EQ_INT(parse_pieces(a, text, strlen(text), 4, 13, NULL, &d),
+		      SHD_EIO);
+	EXPECT_EQ_STR(d.msg, "in.csv:3: cannot read: Input/output error");
+	shd_acc_free(a);
+
+	/* the header, then a row of SHD_LINE_MAX bytes (then two more) */
+	for (size_t extra = 0; extra < 2; extra++) {
+		size_t k = (size_t)sprintf(big, "time,v\n0,");
+		size_t digits = SHD_LINE_MAX - 2 + 2 * extra;
+		struct shd_diag dp = { 0 };
+		struct shd_acc *ap = shd_acc_new();
+		int whole;
+
+		memset(big + k, '0', digits - 1);
+		big[k + digits - 1] = '5';
+		k += digits;
+		big[k++] = '\n';
+		memset(&d, 0, sizeof d);
+		a = shd_acc_new();
+		whole = shd_parse_delimited(a, big, k, "in.csv", NULL, &d);
+		EXPECT_EQ_INT(whole, (extra ? SHD_EFORMAT : 0));
+		EXPECT_EQ_INT(parse_pieces(ap, big, k, 4093, SIZE_MAX, NULL,
+					   &dp), whole);
+		EXPECT_EQ_STR(dp.msg, d.msg);
+		EXPECT_EQ_INT(shd_acc_rows(ap), (extra ? 0 : 1));
+		shd_acc_free(a);
+		shd_acc_free(ap);
+	}
+	free(big);
+}
+
 static const struct harness_case cases[] = {
+	TEST(test_pieces),
 	TEST(test_fast_path),
 	TEST(test_field_lengths),
 	TEST(test_nab),
