@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -457,6 +458,132 @@ static int each_stdin(const void *buf, size_t len, struct seen *s, char *err,
 	return r;
 }
 
+/* What shd_input_pieces gave: members whole (S), or in pieces (the rest). */
+struct both {
+	struct seen s;
+	int calls;
+	size_t headlen, len;
+	char name[64], key[64];
+	char *data;
+};
+
+static int collect_whole(void *ctx, const char *buf, size_t len,
+			 const char *name, const char *key)
+{
+	return collect(&((struct both *)ctx)->s, buf, len, name, key);
+}
+
+static int gather(void *ctx, struct shd_pieces *pc, const char *name,
+		  const char *key)
+{
+	struct both *g = ctx;
+	char buf[5000];
+	size_t got;
+
+	g->calls++;
+	g->headlen = g->len = pc->headlen;
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	snprintf(g->key, sizeof(g->key), "%s", key);
+	if (!(g->data = malloc(pc->headlen + 1)))
+		return SHD_ENOMEM;
+	memcpy(g->data, pc->head, pc->headlen);
+	do {
+		char *d;
+
+		if (pc->more(pc, buf, sizeof(buf), &got) < 0)
+			return SHD_EIO;
+		if (!(d = realloc(g->data, g->len + got + 1)))
+			return SHD_ENOMEM;
+		g->data = d;
+		memcpy(g->data + g->len, buf, got);
+		g->len += got;
+	} while (got);
+	return 0;
+}
+
+/*
+ * shd_input_pieces on "-", a child writing LEN bytes of BUF to the pipe
+ * that is standard input (more than a pipe holds: in turns).
+ */
+static int pieces_stdin(const void *buf, size_t len, struct both *b,
+			char *err, size_t n)
+{
+	int fds[2], saved = dup(STDIN_FILENO), r, st;
+	pid_t pid;
+
+	memset(b, 0, sizeof(*b));
+	if (saved < 0 || pipe(fds) < 0 || (pid = fork()) < 0) {
+		FAIL_AT("pipe, fork: %s", strerror(errno));
+		return -100;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(write(fds[1], buf, len) == (ssize_t)len ? 0 : 1);
+	}
+	close(fds[1]);
+	dup2(fds[0], STDIN_FILENO);
+	close(fds[0]);
+	r = shd_input_pieces("-", collect_whole, gather, b, err, n);
+	dup2(saved, STDIN_FILENO);
+	close(saved);
+	waitpid(pid, &st, 0);
+	return r;
+}
+
+/*
+ * shd_input_pieces: plain text on a pipe past the head comes in pieces,
+ * all of it, with a head of at least SHD_PIECES_HEAD; text that ends
+ * within the head, and compressed data, come whole as before.
+ */
+static void test_pieces(void)
+{
+	size_t big = 3 * SHD_PIECES_HEAD + 12345;
+	char *text = malloc(big);
+	struct both b;
+	char err[256];
+
+	for (size_t i = 0; i < big; i++)
+		text[i] = i % 50 == 49 ? '\n' : (char)('a' + i % 26);
+	EXPECT_EQ_INT(pieces_stdin(text, big, &b, err, sizeof(err)), 0);
+	EXPECT_EQ_INT(b.calls, 1);
+	EXPECT_EQ_INT(b.s.n, 0);
+	EXPECT(b.headlen >= SHD_PIECES_HEAD);
+	EXPECT_EQ_INT(b.len, big);
+	EXPECT(b.data && memcmp(b.data, text, big) == 0);
+	EXPECT_EQ_STR(b.name, "<stdin>");
+	EXPECT_EQ_STR(b.key, "stdin");
+	free(b.data);
+
+	EXPECT_EQ_INT(pieces_stdin(csv_b, strlen(csv_b), &b, err, sizeof(err)),
+		      0);
+	EXPECT_EQ_INT(b.calls, 0);
+	EXPECT_EQ_INT(b.s.n, 1);
+	EXPECT_EQ_STR(b.s.m[0].data, csv_b);
+
+	/* compressed: whole, decompressed */
+	{
+		const char *path = tmp_path("pieces.csv.gz");
+		const struct entry entries[] = { { 'f', "data", csv_a } };
+		FILE *fp;
+		size_t len;
+
+		if (write_archive(path, archive_write_set_format_raw,
+				  archive_write_add_filter_gzip, entries,
+				  1) == 0 && (fp = fopen(path, "rb"))) {
+			len = fread(text, 1, big, fp);
+			fclose(fp);
+			EXPECT_EQ_INT(pieces_stdin(text, len, &b, err,
+						   sizeof(err)), 0);
+			EXPECT_EQ_INT(b.calls, 0);
+			EXPECT_EQ_INT(b.s.n, 1);
+			EXPECT_EQ_STR(b.s.m[0].data, csv_a);
+		} else {
+			FAIL_AT("cannot make '%s'", path);
+		}
+	}
+	free(text);
+}
+
 static void test_stdin_plain(void)
 {
 	struct seen s;
@@ -546,6 +673,7 @@ static const struct harness_case cases[] = {
 	TEST(test_corrupt_zip_names_file),
 	TEST(test_fn_error_stops),
 	TEST(test_stdin_plain),
+	TEST(test_pieces),
 	TEST(test_stdin_compressed),
 	TEST(test_stdin_truncated),
 	TEST(test_pipe_path),
