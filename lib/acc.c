@@ -20,7 +20,9 @@ struct shd_series {
 	int multi;		/* rows come from more than one source */
 	size_t n, cap;
 	int64_t *t;		/* (n) time in ms */
-	uint32_t *src;		/* (n) source of each row */
+	unsigned src0;		/* the source of the first row */
+	uint32_t *src;		/* (n) source of each row, once there are
+				 * two (multi); NULL while all are src0 */
 	size_t nv;
 	double **v;		/* (nv) per metric: NULL (all NaN) or (cap) */
 };
@@ -185,10 +187,12 @@ static int series_grow(struct shd_series *s)
 	if (!t)
 		return SHD_ENOMEM;
 	s->t = t;
-	uint32_t *src = realloc(s->src, cap * sizeof(*src));
-	if (!src)
-		return SHD_ENOMEM;
-	s->src = src;
+	if (s->src) {
+		uint32_t *src = realloc(s->src, cap * sizeof(*src));
+		if (!src)
+			return SHD_ENOMEM;
+		s->src = src;
+	}
 	for (size_t m = 0; m < s->nv; m++) {
 		if (!s->v[m])
 			continue;
@@ -228,14 +232,36 @@ static int series_alloc_col(struct shd_series *s, size_t m)
 	return 0;
 }
 
+/*
+ * Records SOURCE for row S->n (room for it made): a column of sources is
+ * only kept once a second source comes, so that the usual single source
+ * costs nothing per row.
+ */
+static int note_source(struct shd_series *s, unsigned source)
+{
+	if (!s->src) {
+		if (s->n == 0)
+			s->src0 = source;
+		if (source == s->src0)
+			return 0;
+		uint32_t *src = malloc(s->cap * sizeof(*src));
+		if (!src)
+			return SHD_ENOMEM;
+		for (size_t i = 0; i < s->n; i++)
+			src[i] = s->src0;
+		s->src = src;
+		s->multi = 1;
+	}
+	s->src[s->n] = source;
+	return 0;
+}
+
 int shd_series_row(struct shd_series *s, unsigned source, int64_t t)
 {
-	if (s->n == s->cap && series_grow(s) < 0)
+	if ((s->n == s->cap && series_grow(s) < 0) ||
+	    note_source(s, source) < 0)
 		return SHD_ENOMEM;
-	if (s->n && s->src[0] != source)
-		s->multi = 1;
 	s->t[s->n] = t;
-	s->src[s->n] = source;
 	for (size_t m = 0; m < s->nv; m++)
 		if (s->v[m])
 			s->v[m][s->n] = NAN;
@@ -278,10 +304,9 @@ int shd_series_row_values(struct shd_series *s, unsigned source, int64_t t,
 			if ((size_t)metric[i] != i || !s->v[i])
 				break;
 		if (i == n) {
-			if (r && s->src[0] != source)
-				s->multi = 1;
+			if (note_source(s, source) < 0)
+				return SHD_ENOMEM;
 			s->t[r] = t;
-			s->src[r] = source;
 			/* (Any NaN is stored as NAN, as missing values are.) */
 			for (i = 0; i < n; i++)
 				s->v[i][r] = isnan(vals[i]) ? NAN : vals[i];
@@ -300,10 +325,9 @@ int shd_series_row_values(struct shd_series *s, unsigned source, int64_t t,
 		if (!s->v[m] && series_alloc_col(s, m) < 0)
 			return SHD_ENOMEM;
 	}
-	if (r && s->src[0] != source)
-		s->multi = 1;
+	if (note_source(s, source) < 0)
+		return SHD_ENOMEM;
 	s->t[r] = t;
-	s->src[r] = source;
 	for (size_t m = 0; m < s->nv; m++)
 		if (s->v[m])
 			s->v[m][r] = NAN;
@@ -467,10 +491,12 @@ static int series_sort(struct shd_series *s)
 	for (i = 0; i < n; i++)
 		t[i] = p[i].t;
 	memcpy(s->t, t, n * sizeof(*t));
-	uint32_t *u = tmp;
-	for (i = 0; i < n; i++)
-		u[i] = s->src[p[i].i];
-	memcpy(s->src, u, n * sizeof(*u));
+	if (s->src) {
+		uint32_t *u = tmp;
+		for (i = 0; i < n; i++)
+			u[i] = s->src[p[i].i];
+		memcpy(s->src, u, n * sizeof(*u));
+	}
 	double *d = tmp;
 	for (size_t m = 0; m < s->nv; m++) {
 		if (!s->v[m])
