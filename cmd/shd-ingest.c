@@ -86,12 +86,14 @@ struct ingest {
 	int progress;
 	struct shd_diag diag;
 	int bad;		/* inputs that failed */
+	int io_errors;		/* ... of them because reading failed */
 	int row_errors;		/* ... of them on a row --skip-bad would skip */
 	unsigned long members;
 };
 
 /*
- * Is MSG about one row ("file.csv:17: ...", not "file.csv:1: header: ...")?
+ * Is MSG about one row ("file.csv:17: ...", not "file.csv:1: header: ..."
+ * nor "file.csv.gz:17: cannot read: ...")?
  * Only then does --skip-bad help, and only then is it hinted.
  */
 static int is_row_error(const char *msg)
@@ -101,7 +103,8 @@ static int is_row_error(const char *msg)
 
 	if (!colon || colon == msg || !strchr("0123456789", colon[1]))
 		return 0;
-	return strncmp(p + 2, "header", 6) != 0;
+	return strncmp(p + 2, "header", 6) != 0 &&
+	       strncmp(p + 2, "cannot read", 11) != 0;
 }
 
 /* What a parse of member NAME ended with (RC): warned and counted. */
@@ -114,6 +117,7 @@ static int parsed(struct ingest *in, int rc)
 	if (rc) {
 		cli_warn("%s", in->diag.msg[0] ? in->diag.msg : shd_strerror(rc));
 		in->bad++;
+		in->io_errors += rc == SHD_EIO;
 		in->row_errors += is_row_error(in->diag.msg);
 	}
 	return 0;
@@ -200,6 +204,7 @@ static int pieces(void *ctx, struct shd_pieces *pc, const char *name,
 		if (rc) {
 			cli_warn("%s: %s", name, pc->err);
 			in->bad++;
+			in->io_errors += rc == SHD_EIO;
 			return 0;
 		}
 		rc = member(ctx, buf, len, name, key);
@@ -357,6 +362,8 @@ int main(int argc, char **argv)
 		for (int k = 0; k < SHD_DIAG_KEEP && k < (int)in.diag.nbad; k++)
 			fprintf(stderr, "  %s\n", in.diag.first[k]);
 	}
+	if (in.io_errors && status == EXIT_OK)
+		status = EXIT_SYSTEM;
 	if (in.bad && status == EXIT_OK)
 		status = EXIT_BADINPUT;
 	if (status != EXIT_OK) {

@@ -1393,7 +1393,7 @@ int shd_parse_delimited_pieces(struct shd_acc *a, struct shd_pieces *pc,
 		rc = fail_nomem(&P);
 	else if (P.rderr) {
 		fail_line(&P, "cannot read: %s", pc->err);
-		rc = SHD_EIO;
+		rc = P.rderr;
 	}
 	free(P.win);
 	parser_release(&P);

@@ -330,9 +330,9 @@ int shd_pieces_all(struct shd_pieces *pc, char **bufp, size_t *lenp)
 			if (ncap - len < 2) {
 				free(buf);
 				snprintf(pc->err, sizeof(pc->err), "more than "
-					 "4 GiB from standard input or a pipe, "
-					 "not read (hint: write it to a file "
-					 "first)");
+					 "4 GiB to read whole, not read (hint: "
+					 "write it, decompressed, to a plain "
+					 "file first)");
 				return SHD_EFORMAT;
 			}
 			if (!(nbuf = realloc(buf, ncap))) {
@@ -482,6 +482,116 @@ static int each_plain(const struct input *in, const char *data, size_t len)
 	return r < 0 ? r : 0;
 }
 
+/* A member of an archive read in pieces: where its data stands. */
+struct arsrc {
+	struct archive *ar;
+	struct archive_entry *e;
+	const char *blk;	/* the current block, USED bytes of it given */
+	size_t bsz, used;
+	uint64_t blkoff;	/* where the block goes in the member */
+	uint64_t pos;		/* bytes of the member given so far */
+	int end, failed;
+};
+
+/*
+ * MORE of an archive member: its blocks in turn, with the holes of a
+ * sparse member (between blocks, and at its end) as zero bytes, as
+ * read_member gives them.
+ */
+static int ar_more(struct shd_pieces *pc, char *buf, size_t cap, size_t *got)
+{
+	struct arsrc *s = pc->src;
+	uint64_t at, n;
+
+	*got = 0;
+	while (s->used == s->bsz && !s->end) {
+		const void *b;
+		size_t bsz;
+		la_int64_t off;
+		int r = archive_read_data_block(s->ar, &b, &bsz, &off);
+
+		if (r == ARCHIVE_EOF) {
+			s->end = 1;
+			break;
+		}
+		if (r < ARCHIVE_WARN) {
+			const char *msg = archive_error_string(s->ar);
+
+			s->failed = 1;
+			snprintf(pc->err, sizeof(pc->err), "%s",
+				 msg ? msg : "unreadable archive");
+			return archive_errno(s->ar) == ENOMEM ? SHD_ENOMEM
+							      : SHD_EFORMAT;
+		}
+		if (off < 0 || (uint64_t)off < s->pos)
+			off = (la_int64_t)s->pos;
+		s->blk = b;
+		s->bsz = bsz;
+		s->used = 0;
+		s->blkoff = (uint64_t)off;
+	}
+	if (s->end) {
+		/* a sparse member may end in a hole */
+		at = s->pos;
+		if (archive_entry_sparse_count(s->e) > 0 &&
+		    archive_entry_size_is_set(s->e) &&
+		    archive_entry_size(s->e) > 0)
+			at = (uint64_t)archive_entry_size(s->e);
+	} else {
+		at = s->blkoff + s->used;
+	}
+	if (at > s->pos) {	/* a hole before what comes */
+		n = at - s->pos < cap ? at - s->pos : cap;
+		memset(buf, 0, (size_t)n);
+	} else if (!s->end) {
+		n = s->bsz - s->used < cap ? s->bsz - s->used : cap;
+		memcpy(buf, s->blk + s->used, (size_t)n);
+		s->used += (size_t)n;
+	} else {
+		return 0;
+	}
+	s->pos += n;
+	*got = (size_t)n;
+	return 0;
+}
+
+/*
+ * The current member of AR to IN->pfn in pieces, its first
+ * SHD_PIECES_HEAD bytes in *BUFP (capacity *CAPP, reused); or to IN->fn
+ * whole when it ends within them. A read error within the head fails the
+ * input, as read_member does; one after it reaches PFN through MORE and
+ * is PFN's to report: then *STOP, as the archive cannot be read on.
+ */
+static int member_pieces(const struct input *in, struct archive *ar,
+			 struct archive_entry *e, const char *shown,
+			 const char *key, char **bufp, size_t *capp, int *stop)
+{
+	struct arsrc s = { .ar = ar, .e = e };
+	struct shd_pieces pc = { NULL, 0, ar_more, &s, "" };
+	size_t len = 0, got;
+	int r = reserve(bufp, capp, SHD_PIECES_HEAD);
+
+	if (r < 0)
+		return fail(in, r, "%s: out of memory", shown);
+	do {
+		if ((r = ar_more(&pc, *bufp + len, SHD_PIECES_HEAD - len,
+				 &got)) < 0)
+			return r == SHD_ENOMEM ?
+			       fail(in, r, "%s: out of memory", shown) :
+			       fail(in, r, "%s: %s", shown, pc.err);
+		len += got;
+	} while (got && len < SHD_PIECES_HEAD);
+	if (!got) {
+		(*bufp)[len] = '\0';
+		return in->fn(in->ctx, *bufp, len, shown, key);
+	}
+	pc.head = *bufp;
+	pc.headlen = len;
+	r = in->pfn(in->ctx, &pc, shown, key);
+	*stop = s.failed;
+	return r;
+}
+
 /* Every regular-file member of the archive or compressed file at DATA. */
 static int each_archive(const struct input *in, const void *data, size_t len)
 {
@@ -561,12 +671,22 @@ static int each_archive(const struct input *in, const void *data, size_t len)
 				      in->shown);
 			goto out;
 		}
-		status = read_member(in, ar, e, shown, &buf, &cap, &blen);
-		if (status < 0)
-			goto out;
-		status = in->fn(in->ctx, buf, blen, shown, key);
-		if (status < 0)
-			goto out;
+		if (in->pfn) {
+			int stop = 0;
+
+			status = member_pieces(in, ar, e, shown, key, &buf,
+					       &cap, &stop);
+			if (status < 0 || stop)
+				goto out;
+		} else {
+			status = read_member(in, ar, e, shown, &buf, &cap,
+					     &blen);
+			if (status < 0)
+				goto out;
+			status = in->fn(in->ctx, buf, blen, shown, key);
+			if (status < 0)
+				goto out;
+		}
 		status = 0;
 	}
 out:

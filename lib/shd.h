@@ -448,10 +448,11 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 			struct shd_diag *d);
 
 /*
- * A member whose bytes come in pieces (standard input, a pipe): HEAD holds
- * the first HEADLEN of them (at least SHD_PIECES_HEAD, or all there is);
+ * A member whose bytes come in pieces (standard input, a pipe, a member of
+ * an archive as it is decompressed): HEAD holds the first HEADLEN of them;
  * MORE(PC, BUF, CAP, &GOT) reads the next ones into BUF (GOT 0: the end)
- * and returns 0, or SHD_EIO with the reason in PC->err. SRC is MORE's.
+ * and returns 0, or SHD_EIO (reading failed), SHD_EFORMAT (the archive is
+ * damaged) or SHD_ENOMEM, with the reason in PC->err. SRC is MORE's.
  */
 #define SHD_PIECES_HEAD ((size_t)64 << 10)
 struct shd_pieces {
@@ -468,7 +469,8 @@ struct shd_pieces {
  * being parsed (the first rows while the numeric columns are told apart,
  * then one line and a read-ahead), never the whole member. The rows and
  * messages are those of shd_parse_delimited on the whole member; a read
- * error is SHD_EIO, named in D->msg.
+ * error is MORE's status, with the line where reading stopped and the
+ * reason in D->msg.
  */
 int shd_parse_delimited_pieces(struct shd_acc *a, struct shd_pieces *pc,
 			       const char *name,
@@ -530,9 +532,14 @@ int shd_input_each(const char *path, shd_member_fn fn, void *ctx,
 		   char *errbuf, size_t n);
 
 /*
- * shd_input_each, except that a plain member that cannot be mapped (from
- * standard input or a pipe) goes to PFN in pieces, unless PFN is NULL:
- * what it reads need not fit in memory.
+ * shd_input_each, except that a member that would be held in memory whole
+ * (from standard input or a pipe, or decompressed from an archive) goes
+ * to PFN in pieces when it is longer than SHD_PIECES_HEAD, with a head of
+ * that many bytes: what it reads need not fit in memory. (A plain file
+ * is mapped and goes to FN whole, as does a member that ends within its
+ * head, and an archive on a pipe is read whole first, bounded.) A read
+ * error after the head reaches PFN through MORE and is PFN's to report;
+ * the rest of that input is then left unread.
  */
 typedef int (*shd_pieces_fn)(void *ctx, struct shd_pieces *pc,
 			     const char *name, const char *key);

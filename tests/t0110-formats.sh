@@ -204,6 +204,23 @@ if [ -f "$T/a.tar.gz" ]; then
 	grep -q "cut.tar.gz" "$T/err" || fail "cut archive: stderr does not name it: $(cat "$T/err")"
 	[ -s "$T/out" ] && fail "cut archive: a stream was written"
 fi
+# a member longer than 64 KiB is parsed as it is decompressed: the same
+# rows as the plain file; cut off, the line where reading stopped is named
+gzip -dc "$DATA/fleet.csv.gz" >"$T/arc/fleet.csv"
+(cd "$T/arc" && tar czf ../big.tar.gz fleet.csv h1.csv)
+shd-ingest "$T/big.tar.gz" | shd-cat >"$T/got"
+shd-ingest "$T/arc/fleet.csv" "$T/arc/h1.csv" | shd-cat | cmp -s - "$T/got" ||
+	fail "a tar.gz with a large member differs from its files"
+head -c 300000 "$DATA/fleet.csv.gz" >"$T/cut.csv.gz"
+set +e
+shd-ingest "$T/cut.csv.gz" >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 3 ] || { cat "$T/err" >&2; fail "cut large member: exit $rc, want 3"; }
+grep -q "^shd-ingest: $T/cut.csv.gz:[0-9]*: cannot read: " "$T/err" ||
+	fail "cut large member: $(cat "$T/err")"
+grep -q "skip-bad" "$T/err" && fail "cut large member: --skip-bad hinted"
+[ -s "$T/out" ] && fail "cut large member: a stream was written"
 
 # ------------------------------------------- column roles and selection
 cat >"$T/cols.csv" <<'EOF'

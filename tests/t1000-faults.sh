@@ -457,7 +457,7 @@ rss() {
 }
 # a 1 GB line on a pipe: refused after SHD_LINE_MAX (1 MiB), not read whole
 rss 3 "a 1 GB line on stdin" sh -c 'head -c 1000000000 /dev/zero | tr "\0" a | shd-ingest -q'
-expect_err "<stdin>:1: line longer than 1 MiB"
+expect_err "<stdin>:1: header: line longer than 1 MiB"
 # ... and in a file (mapped: the search for its end stops at the limit)
 printf 'time,v\n2024-01-01 00:00:00,1\n' >"$T/long.csv"
 truncate -s 1000000000 "$T/long.csv"
