@@ -15,10 +15,25 @@
 #define WEEK_MS (7 * DAY_MS)
 #define HOUR_MS 3600000LL
 
-/* The histogram of surprise: log(0.1 + r) for r in [0, 1e6]. */
+/*
+ * Surprise's raw value: log(SURPRISE_OFFSET + r / typ), r the error in the
+ * forecast's interval half-widths and typ the series' own quantile of r
+ * at the stream's coverage (see surprise()). Its histogram spans r / typ
+ * in [0, 1e6].
+ */
+#define SURPRISE_OFFSET 0.1
 #define SURPRISE_BINS 128
-#define SURPRISE_LO (-2.4)
-#define SURPRISE_HI 14.1
+#define SURPRISE_LO (-2.31)	/* log(0.1) */
+#define SURPRISE_HI 13.82	/* log(0.1 + 1e6) */
+/*
+ * The histogram of r itself, for its quantile: log2 r in [-20, 20] (1e-6
+ * to 1e6), 8 bins an octave, so that scaling r by a power of 2 moves
+ * every count by whole bins.
+ */
+#define RPER 8
+#define RLO (-20)
+#define RHI 20
+#define RBINS ((RHI - RLO) * RPER)
 
 const char *const shd_drift_feature[SHD_NFEAT] = {
 	"ahead", "surprise", "run", "day", "week", "event", "up", "conf",
@@ -59,8 +74,11 @@ struct sstate {
 	/* the range of cur so far, over nval origins */
 	double vmin, vmax;
 	size_t nval;
-	float hist[SURPRISE_BINS];
+	float hist[SURPRISE_BINS];	/* of the short mean */
 	double hweight, htotal;
+	/* the first half of the warmup: r's histogram, then its quantile */
+	uint32_t rhist[RBINS];
+	double typ;		/* 0 until learnt */
 	/* recurrence: days (weeks) seen, and per hour of the day (week) on
 	 * how many of them a candidate came */
 	int32_t cur_day, cur_week;
@@ -81,6 +99,7 @@ struct shd_drift {
 	int tcol, kcol, ocol, scol;
 	struct shd_drift_opts o;
 	int64_t step_ms;	/* 0 until known */
+	double coverage;	/* of the stream's intervals */
 
 	/* the group being gathered: one resource, one origin */
 	int have;
@@ -141,6 +160,10 @@ struct shd_drift *shd_drift_new(const struct shd_schema *s,
 	d->o = *o;
 	d->dict = dict;
 	d->ev_window = HOUR_MS;
+	iv = shd_schema_meta(s, "coverage");
+	d->coverage = iv ? strtod(iv, NULL) : 0;
+	if (!(d->coverage > 0 && d->coverage < 1))
+		d->coverage = 0.9;	/* shd-predict's default */
 	d->tcol = shd_schema_find(s, "time");
 	d->kcol = shd_schema_find(s, "resource");
 	d->ocol = shd_schema_find(s, "origin");
@@ -450,34 +473,84 @@ int shd_drift_counts(const struct shd_drift *d, uint32_t res, size_t m,
 	return 0;
 }
 
+/* Bin of X in a histogram of N bins over [LO, HI], clamped (NaN: 0). */
+static int hbin(double x, double lo, double hi, int n)
+{
+	if (!(x > lo))
+		return 0;
+	if (x >= hi)
+		return n - 1;
+	return (int)((x - lo) / (hi - lo) * n);
+}
+
+/*
+ * The P-quantile of r in the histogram of log2 r (linear within the bin),
+ * of N values.
+ */
+static double r_quantile(const uint32_t *rhist, size_t n, double p)
+{
+	double want = (double)n * p, acc = 0;
+
+	for (int i = 0; i < RBINS; i++) {
+		if (rhist[i] > 0 && acc + rhist[i] >= want)
+			return exp2(RLO + (i + (want - acc) / rhist[i]) / RPER);
+		acc += rhist[i];
+	}
+	return exp2(RHI);
+}
+
 /*
  * Surprise from the raw value R (the error in interval half-widths): the
- * mean of log(0.1 + r) over the last `short` origins, against the series'
- * own history of that mean: -log10 of the share of past origins at least
- * as bad (3: one in a thousand). The history is a histogram of
- * SURPRISE_BINS bins over log errors of 0 to 1e6 half-widths whose counts
- * fade over `memory` origins (each new count weighs more, by 1/(1 - 1/m),
- * instead of every old one being scaled down). A model off by a constant
- * factor therefore does not alert for ever, and a pattern that changes, or
- * a model gone stale, does: the anomaly likelihood of Ahmad et al. (2017)
- * on forecast errors, with the tail read from the data rather than a
- * normal law (measured on NAB: 59 against 47 normalized).
+ * mean of log(0.1 + r / typ) over the last `short` origins, against the
+ * series' own history of that mean: -log10 of the share of past origins
+ * at least as bad (3: one in a thousand).
+ *
+ * typ is the quantile of r at the stream's coverage over the first half of
+ * the warmup, then kept; the history starts after it and surprise counts
+ * after the whole warmup (as the learning period and the estimation
+ * samples of the anomaly likelihood in NAB's Numenta detector). r / typ
+ * is the error in half-widths of the interval that the series' own first
+ * errors give, so surprise does not depend on how wide the forecaster drew
+ * its intervals: scaling every half-width by a constant leaves it as it
+ * is. (With r itself, as before, the width of
+ * the intervals entered the rank through the offset alone, and wider
+ * intervals made the offset weigh more: NAB 61.8 with the intervals of
+ * shd-train's larger quantile, 66.2 with the narrower ones.) The offset
+ * keeps its meaning, a tenth of a calibrated half-width, and is not
+ * tuned: it keeps one near-perfect origin from cancelling a large error
+ * next to it in the mean. typ stays fixed, because a running quantile
+ * grows with every anomaly and hides the next one (NAB 54).
+ *
+ * The history is a histogram of SURPRISE_BINS bins over r / typ of 0 to
+ * 1e6 whose counts fade over `memory` origins (each new count weighs more,
+ * by 1/(1 - 1/m), instead of every old one being scaled down). A model off
+ * by a constant factor therefore does not alert for ever, and a pattern
+ * that changes, or a model gone stale, does: the anomaly likelihood of
+ * Ahmad et al. (2017) on forecast errors, with the tail read from the data
+ * rather than a normal law (a normal law as published, of r / typ or of
+ * its log, scored 44 to 53 on NAB).
  */
 static double surprise(struct shd_drift *d, struct sstate *ss, double r)
 {
-	size_t w = d->o.short_w;
+	size_t w = d->o.short_w, learn = d->o.warmup / 2;
 	double m = 0, ge = 0, tail;
 	int bin;
 
+	if (ss->nseen < learn) {
+		ss->rhist[hbin(r > 0 ? log2(r) : RLO, RLO, RHI, RBINS)]++;
+		ss->nseen++;
+		return 0;
+	}
+	if (ss->typ == 0)	/* nothing learnt: the interval's own */
+		ss->typ = learn ? fmax(r_quantile(ss->rhist, learn,
+						   d->coverage), exp2(RLO)) : 1;
 	memmove(ss->sraw + 1, ss->sraw, (w - 1) * sizeof(*ss->sraw));
-	ss->sraw[0] = (float)log(0.1 + r);
+	ss->sraw[0] = (float)log(SURPRISE_OFFSET + r / ss->typ);
 	ss->nraw += ss->nraw < w;
 	for (size_t k = 0; k < ss->nraw; k++)
 		m += ss->sraw[k];
 	m /= (double)ss->nraw;
-	bin = (int)((m - SURPRISE_LO) / (SURPRISE_HI - SURPRISE_LO) *
-		    SURPRISE_BINS);
-	bin = bin < 0 ? 0 : bin >= SURPRISE_BINS ? SURPRISE_BINS - 1 : bin;
+	bin = hbin(m, SURPRISE_LO, SURPRISE_HI, SURPRISE_BINS);
 
 	if (ss->hweight == 0)
 		ss->hweight = 1;

@@ -14,12 +14,16 @@
  *             capacity counts as one typical deviation), else the series'
  *             robust scale (read back from the interval and confidence:
  *             conf = 1 / (1 + halfwidth / scale), see shd-predict(1));
- *   surprise  looking back: |cur - pred| / halfwidth of the forecast made
- *             one step earlier for this very time (1: at the edge of the
- *             nominal interval), when the stream has that origin; its log
- *             averaged over `short_w` origins, scored against the
- *             series' own history of it: -log10 of the share of past
- *             origins at least as bad (drift.c, surprise()); and
+ *   surprise  looking back: r = |cur - pred| / halfwidth of the forecast
+ *             made one step earlier for this very time (1: at the edge
+ *             of the nominal interval), when the stream has that origin;
+ *             measured against typ, the series' own quantile of r at the
+ *             stream's coverage over the first half of the warmup (so
+ *             that how wide the intervals are drawn does not matter),
+ *             log(0.1 + r / typ) averaged over `short_w` origins and
+ *             scored against the series' own history of it: -log10 of
+ *             the share of past origins at least as bad (drift.c,
+ *             surprise()); and
  *             out of range, cur beyond every value the series has shown
  *             by more than range_tol of its range (max - min), which
  *             counts as a surprise at the threshold.

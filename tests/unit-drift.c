@@ -149,7 +149,11 @@ static void test_ahead_score(void)
 	fx_release(&x);
 }
 
-/* A steady error level is not surprising, a spike is; repeats held */
+/*
+ * A steady error level is not surprising, a spike is; repeats held. (The
+ * history starts after half the warmup; 1 in 10^2.7 takes some 250
+ * origins of it.)
+ */
 static void test_surprise_spike_and_hold(void)
 {
 	struct shd_drift_opts o = { .short_w = 1, .memory = 1000, .warmup = 50,
@@ -158,31 +162,31 @@ static void test_surprise_spike_and_hold(void)
 	size_t spike = 0, quiet_alerts = 0;
 
 	fx_init(&x, &defaults, &o);
-	for (int64_t k = 0; k < 400; k++) {
+	for (int64_t k = 0; k < 500; k++) {
 		/* forecast 50 always; the value wobbles by +-1 (half-width
-		 * 1), then at k = 300 and 301 jumps by 30 */
+		 * 1), then at k = 400 and 401 jumps by 30 */
 		double v = 50 + ((k * 7) % 5 - 2) * 0.5;
 		double pred[H] = { 50, 50, 50 };
 
-		if (k == 300 || k == 301)
+		if (k == 400 || k == 401)
 			v = 80;
 		fx_origin(&x, "a", k, v, pred, 1, 0.5, NULL);
 	}
 	EXPECT_EQ_INT(fx_run(&x, 1), 0);
-	EXPECT_EQ_INT(x.n, 400);
+	EXPECT_EQ_INT(x.n, 500);
 	for (size_t i = 0; i < x.n; i++) {
 		const struct shd_alert *a = &x.a[i];
 
-		if (a->time == 300 * STEP) {
+		if (a->time == 400 * STEP) {
 			spike = i;
 			EXPECT(a->surprise >= 2.7);
 			EXPECT_EQ_INT(a->candidate, 1);
 			EXPECT_EQ_INT(a->kept, 1);
-		} else if (a->time == 301 * STEP) {
+		} else if (a->time == 401 * STEP) {
 			EXPECT_EQ_INT(a->candidate, 1);
 			EXPECT_EQ_INT(a->kept, 0);	/* held */
 			EXPECT_EQ_STR(a->reason, "repeat");
-		} else if (a->time < 300 * STEP) {
+		} else if (a->time < 400 * STEP) {
 			quiet_alerts += a->candidate;
 			if (!(a->time > 50 * STEP || a->surprise == 0 ||
 			      isnan(a->surprise)))
@@ -221,6 +225,59 @@ static void test_surprise_adapts(void)
 		late += x.a[i].candidate;
 	EXPECT_EQ_INT(late, 0);			/* and becomes usual */
 	fx_release(&x);
+}
+
+/*
+ * Surprise does not depend on how wide the intervals are: the same errors
+ * against half-widths 8 times larger or smaller give the same surprise
+ * and the same alerts (exactly: a power of 2 moves the histogram of the
+ * errors by whole bins). Until the intervals' own width stopped counting,
+ * a tenth of a half-width was added to every error, so wide intervals
+ * blurred the errors together and narrow ones did not.
+ */
+static void test_surprise_scale_free(void)
+{
+	struct shd_drift_opts o = { .short_w = 2, .memory = 1000, .warmup = 100,
+				    .persist = 3 };
+	struct shd_drift_metric m = defaults;
+	static const double scale[] = { 1, 8, 0.125 };
+	static struct fx x[3];	/* 3 MB of alerts: not on the stack */
+	size_t cand = 0;
+
+	m.threshold = 1e9;	/* surprise alone */
+	for (int s = 0; s < 3; s++) {
+		uint32_t rng = 12345;
+
+		fx_init(&x[s], &m, &o);
+		for (int64_t k = 0; k < 600; k++) {
+			/* errors uniform in 0..1 half-width (of scale
+			 * 1), a spike of 5 at 400 and a larger one at
+			 * 550 (as large would be usual by then) */
+			double e, pred[H] = { 50, 50, 50 };
+
+			rng = rng * 1664525u + 1013904223u;
+			e = (double)(rng >> 8) / 16777216.0;
+			if (k == 400 || k == 550)
+				e = k == 400 ? 5 : 20;
+			fx_origin(&x[s], "a", k, 50 + e, pred, scale[s], 0.5,
+				  NULL);
+		}
+		EXPECT_EQ_INT(fx_run(&x[s], 1), 0);
+		EXPECT_EQ_INT(x[s].n, 600);
+	}
+	for (size_t i = 1; i < x[0].n; i++) {
+		for (int s = 1; s < 3; s++) {
+			EXPECT_NEAR(x[s].a[i].surprise, x[0].a[i].surprise,
+				    1e-9);
+			EXPECT_EQ_INT(x[s].a[i].candidate,
+				      x[0].a[i].candidate);
+		}
+		cand += x[0].a[i].candidate;
+	}
+	EXPECT(x[0].a[400].candidate && x[0].a[550].candidate);
+	EXPECT_EQ_INT(cand, 2);
+	for (int s = 0; s < 3; s++)
+		fx_release(&x[s]);
 }
 
 /* critical when pred reaches the limit; breach_in from the first step */
@@ -423,6 +480,7 @@ static const struct harness_case cases[] = {
 	TEST(test_ahead_score),
 	TEST(test_surprise_spike_and_hold),
 	TEST(test_surprise_adapts),
+	TEST(test_surprise_scale_free),
 	TEST(test_severity_breach),
 	TEST(test_label),
 	TEST(test_order),
