@@ -1057,7 +1057,7 @@ static int row_time(struct parser *P, const char *s, size_t len, int64_t *t)
 		P->lastday = *t - c;
 		P->haveday = 1;
 	}
-	if (len <= sizeof P->lasttime) {
+	if (len && len <= sizeof P->lasttime) {
 		memcpy(P->lasttime, s, len);
 		P->lasttlen = len;
 		P->lastt = *t;
