@@ -156,7 +156,8 @@ static void forecast_metric(struct pred *pd, const struct job *j, size_t b,
 	case SHD_M_LSTM:
 		for (size_t h = 0; h < H; h++)
 			pd->fc[h] = pd->base[m * H + h] +
-				    (double)pd->y[b * pd->K + m * H + h] *
+				    shd_mseries_clamp(ser,
+					(double)pd->y[b * pd->K + m * H + h]) *
 				    ser->scale;
 		return;
 	case SHD_M_AR:

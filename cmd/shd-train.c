@@ -48,6 +48,8 @@ static void usage(FILE *fp, int status)
 "      --interval DUR     the sampling step (default: the stream's)\n"
 "      --per-resource     one network per resource\n"
 "      --coverage X       nominal coverage of the intervals (0.9)\n"
+"      --huber C          the autoregression's Huber constant in robust\n"
+"                         residual scales (0.5); 0: least squares\n"
 "      --split A,B        training and validation fractions of each series\n"
 "                         (0.7,0.15); calibration gets the rest\n"
 "      --max-windows N    training windows per network, at most (100000)\n"
@@ -70,7 +72,7 @@ enum {
 	OPT_LOOKBACK = 256, OPT_HORIZON, OPT_HIDDEN, OPT_LAYERS, OPT_BATCH,
 	OPT_EPOCHS, OPT_PATIENCE, OPT_LR, OPT_WD, OPT_SEED, OPT_THREADS,
 	OPT_METRICS, OPT_INTERVAL, OPT_PER_RESOURCE, OPT_COVERAGE, OPT_SPLIT,
-	OPT_MAX_WINDOWS, OPT_INIT, OPT_REPORT, OPT_EVENTS,
+	OPT_MAX_WINDOWS, OPT_INIT, OPT_REPORT, OPT_EVENTS, OPT_HUBER,
 };
 
 static const struct option longopts[] = {
@@ -90,6 +92,7 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "per-resource", no_argument, NULL, OPT_PER_RESOURCE },
 	{ "coverage", required_argument, NULL, OPT_COVERAGE },
+	{ "huber", required_argument, NULL, OPT_HUBER },
 	{ "split", required_argument, NULL, OPT_SPLIT },
 	{ "max-windows", required_argument, NULL, OPT_MAX_WINDOWS },
 	{ "init", required_argument, NULL, OPT_INIT },
@@ -322,6 +325,9 @@ int main(int argc, char **argv)
 		case OPT_PER_RESOURCE: o.per_resource = 1; break;
 		case OPT_COVERAGE:
 			o.coverage = cli_real_arg("--coverage", optarg, 0, 0, 1);
+			break;
+		case OPT_HUBER:
+			o.huber = cli_real_arg("--huber", optarg, 0, 1, 1e6);
 			break;
 		case OPT_SPLIT: {
 			char *comma = strchr(optarg, ',');

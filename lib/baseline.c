@@ -8,12 +8,17 @@
  * p values per AR window, k AR coefficients per step, m training windows.
  */
 #include <assert.h>
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "forecast.h"
+
+/* reweighting passes of the Huber fit */
+#define HUBER_ITERS 6
 
 void shd_last_value(double *out, const double *x, size_t t, size_t H)
 {
@@ -109,8 +114,11 @@ static int ar_features(const struct shd_ar *ar, const double *x, size_t t,
 	if (!lag_row(x, t, ar->p, f) || !season_row(ar, x, t, h, s))
 		return 0;
 	/* lag_row put the intercept at f[nl]: it goes behind the seasons */
-	for (size_t j = 0; j < ns && j < 2; j++)
-		f[nl + j] = s[j];
+	for (size_t j = 0; j < ns && j < 2; j++) {
+		/* s[0] is the week's when the day is not used */
+		const double *r = ar->srange[j == 0 && ar->day ? 0 : 1];
+		f[nl + j] = s[j] >= r[0] && s[j] <= r[1] ? s[j] : 0.0;
+	}
 	f[ar->k - 1] = 1.0;
 	return 1;
 }
@@ -243,6 +251,9 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 			add_outer(Gs, k, f + t * p, idx, p);
 		}
 	}
+	/* the seasonal features' ranges: (lo, hi) = (inf, -inf) until a
+	 * window shows one */
+	double lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
 	for (size_t h = 1; h <= H && rc == 0; h++) {
 		size_t m = 0;
 
@@ -273,12 +284,24 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 			for (size_t c = 0; c < ns; c++)
 				g[nl + c] += s[c] * y;
 			g[k - 1] += y;
+			for (size_t c = 0; c < ns; c++) {
+				if (s[c] < lo[c])
+					lo[c] = s[c];
+				if (s[c] > hi[c])
+					hi[c] = s[c];
+			}
 			m++;
 		}
 		ar->nfit[h - 1] = m;
 		if (m == 0)
 			continue;	/* no window: zero coefficients */
 		rc = ar_solve(ar->coef + (h - 1) * k, G, g, k, lambda);
+	}
+	for (size_t c = 0; c < ns; c++) {
+		/* column c is the day's when the day is used */
+		size_t j = c == 0 && ar->day ? 0 : 1;
+		ar->srange[j][0] = lo[c] <= hi[c] ? lo[c] : 0;
+		ar->srange[j][1] = lo[c] <= hi[c] ? hi[c] : 0;
 	}
 out:
 	free(Gs);
@@ -287,6 +310,254 @@ out:
 	free(f);
 	free(idx);
 	free(every);
+	return rc;
+}
+
+/* The K-th smallest (0-based) of A (N > K, no NaN), which it reorders:
+ * Wirth's selection, linear time on average where a sort is N log N. */
+static double select_kth(double *a, size_t n, size_t k)
+{
+	ptrdiff_t l = 0, r = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+
+	while (l < r) {
+		double x = a[kk];
+		ptrdiff_t i = l, j = r;
+		do {
+			while (a[i] < x)
+				i++;
+			while (x < a[j])
+				j--;
+			if (i <= j) {
+				double t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				j--;
+			}
+		} while (i <= j);
+		if (j < kk)
+			l = i;
+		if (kk < i)
+			r = j;
+	}
+	return a[kk];
+}
+
+/*
+ * The robust scale of residuals R (M): 1.4826 times their median absolute
+ * value (the upper median); when more than half of them are 0 (a series
+ * idle but for bursts), 1.2533 times their mean absolute value; 0 when
+ * every one is. ABS_ (M) is scratch.
+ */
+static double resid_scale(const double *r, size_t m, double *abs_)
+{
+	double sum = 0, med;
+
+	for (size_t i = 0; i < m; i++) {
+		abs_[i] = fabs(r[i]);
+		sum += abs_[i];
+	}
+	med = select_kth(abs_, m, m / 2);
+	if (med > 0)
+		return 1.4826 * med;
+	return 1.2533 * sum / (double)m;
+}
+
+/*
+ * Huber regression of one step by iteratively reweighted least squares:
+ * the windows' features A (M, K; row-major) and targets Y (M); COEF (K)
+ * holds the least-squares start and gets the result. Each pass takes the
+ * residuals' robust scale s, weighs window i by min(1, C s / |r_i|), and
+ * solves the weighted ridge problem as ar_solve does. At most HUBER_ITERS
+ * passes; it stops early when the residuals moved by less than 1e-3 s on
+ * average in the last one. W (M, K + 4) is scratch.
+ */
+static int huber_step(double *coef, const double *A, const double *y,
+		      size_t m, size_t k, double lambda, double c,
+		      double *G /* (k, k) */, double *g /* (k) */,
+		      double *w)
+{
+	double *Aw = w, *r = w + m * k, *abs_ = r + m, *sw = abs_ + m;
+	double *prev = sw + m;
+
+	for (int it = 0; it <= HUBER_ITERS; it++) {
+		double s;
+
+		/* r(M) = y(M) - A(M,K) coef(K) */
+		memcpy(r, y, m * sizeof(*r));
+		cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, -1.0,
+			    A, (int)k, coef, 1, 1.0, r, 1);
+		s = resid_scale(r, m, abs_);
+		if (!(s > 0) || !isfinite(s))
+			return 0;	/* an exact fit: nothing to reweigh */
+		if (it > 0) {
+			double moved = 0;
+			for (size_t i = 0; i < m; i++)
+				moved += fabs(r[i] - prev[i]);
+			if (it == HUBER_ITERS || moved < 1e-3 * s * (double)m)
+				return 0;
+		}
+		memcpy(prev, r, m * sizeof(*prev));
+		for (size_t i = 0; i < m; i++) {
+			double a = fabs(r[i]), wi = a > c * s ? c * s / a : 1.0;
+			sw[i] = sqrt(wi);
+			for (size_t j = 0; j < k; j++)
+				Aw[i * k + j] = A[i * k + j] * sw[i];
+			abs_[i] = sw[i] * y[i];	/* scratch: the weighted y */
+		}
+		/* g(K) = Aw(M,K)^T (sw y)(M) = A^T W y */
+		cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)k, 1.0, Aw,
+			    (int)k, abs_, 1, 0.0, g, 1);
+		/* G(K,K) = Aw(M,K)^T Aw(M,K) = A^T W A: its lower triangle
+		 * row-major is the upper column-major one ar_solve reads */
+		cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)k,
+			    (int)m, 1.0, Aw, (int)k, 0.0, G, (int)k);
+		/* the solution comes back in g (coef[j] = g[j] / D[j] reads
+		 * only g[j]) */
+		int rc = ar_solve(g, G, g, k, lambda);
+		if (rc)
+			return rc;
+		memcpy(coef, g, k * sizeof(*coef));
+	}
+	return 0;
+}
+
+int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
+		     size_t H, size_t p, size_t day, size_t week,
+		     double lambda, double c)
+{
+	double *A = NULL, *y = NULL, *w = NULL, *G = NULL, *g = NULL;
+	int rc;
+
+	if (!(c >= 0) || !isfinite(c))
+		return SHD_EINVAL;
+	rc = shd_ar_fit(ar, x, n_train, H, p, day, week, lambda);
+	if (rc || c == 0 || n_train == 0)
+		return rc;
+	size_t k = ar->k;
+	A = malloc(n_train * k * sizeof(*A));
+	y = malloc(n_train * sizeof(*y));
+	w = malloc(n_train * (k + 4) * sizeof(*w));
+	G = malloc(k * k * sizeof(*G));
+	g = malloc(k * sizeof(*g));
+	if (!A || !y || !w || !G || !g) {
+		rc = SHD_ENOMEM;
+		goto out;
+	}
+	for (size_t h = 1; h <= H && rc == 0; h++) {
+		size_t m = 0;
+		for (size_t t = p - 1; t + h < n_train; t++) {
+			double yt = x[t + h] - x[t];
+			if (!isfinite(yt) || !ar_features(ar, x, t, h, A + m * k))
+				continue;
+			y[m++] = yt;
+		}
+		if (m < 2 * k)
+			continue;	/* too few windows to weigh: LS */
+		/* g is the solver's scratch: it returns the candidate */
+		rc = huber_step(ar->coef + (h - 1) * k, A, y, m, k, lambda, c,
+				G, g, w);
+	}
+out:
+	free(A);
+	free(y);
+	free(w);
+	free(G);
+	free(g);
+	return rc;
+}
+
+double shd_dm_stat(const double *d, size_t n, size_t L)
+{
+	double mean = 0, var = 0;
+
+	if (n < 2)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		mean += d[i];
+	mean /= (double)n;
+	if (L > n - 1)
+		L = n - 1;
+	/* Newey-West: gamma_0 + 2 sum_l (1 - l/(L+1)) gamma_l */
+	for (size_t l = 0; l <= L; l++) {
+		double g = 0;
+		for (size_t i = l; i < n; i++)
+			g += (d[i] - mean) * (d[i - l] - mean);
+		g /= (double)n;
+		var += l ? 2 * (1 - (double)l / (double)(L + 1)) * g : g;
+	}
+	if (!(var > 0))
+		return mean > 0 ? INFINITY : mean < 0 ? -INFINITY : 0;
+	return mean / sqrt(var / (double)n);
+}
+
+/*
+ * The validation windows of the seasonal fit S and the plain one N: D
+ * (n_val) gets, per origin, the mean over steps of |error of N| - |error
+ * of S|, over the steps where both forecast; *ES and *EN their summed
+ * absolute errors over those steps. Returns the count of D.
+ */
+static size_t ar_val_diffs(const struct shd_ar *S, const struct shd_ar *N,
+			   const double *x, size_t n_train, size_t n_val,
+			   double *d, double *es, double *en, double *fs,
+			   double *fn)
+{
+	size_t end = n_train + n_val, nd = 0, H = S->H;
+
+	*es = *en = 0;
+	for (size_t t = n_train ? n_train - 1 : 0; t + 1 < end; t++) {
+		double sum = 0;
+		size_t c = 0;
+		shd_ar_predict(S, x, t, fs);
+		shd_ar_predict(N, x, t, fn);
+		for (size_t h = 1; h <= H && t + h < end; h++) {
+			double a = fabs(x[t + h] - fs[h - 1]);
+			double b = fabs(x[t + h] - fn[h - 1]);
+			if (isnan(a) || isnan(b))
+				continue;
+			*es += a;
+			*en += b;
+			sum += b - a;
+			c++;
+		}
+		if (c)
+			d[nd++] = sum / (double)c;
+	}
+	return nd;
+}
+
+int shd_ar_fit_select(struct shd_ar *ar, const double *x, size_t n_train,
+		      size_t n_val, size_t H, size_t p, size_t day,
+		      size_t week, double lambda, double c)
+{
+	struct shd_ar plain;
+	double *d = NULL, *fs = NULL, *fn = NULL, es, en;
+	int rc;
+
+	rc = shd_ar_fit_huber(ar, x, n_train, H, p, day, week, lambda, c);
+	if (rc || (!ar->day && !ar->week) || n_val == 0)
+		return rc;
+	rc = shd_ar_fit_huber(&plain, x, n_train, H, p, 0, 0, lambda, c);
+	d = malloc(n_val * sizeof(*d));
+	fs = malloc(H * sizeof(*fs));
+	fn = malloc(H * sizeof(*fn));
+	if (!rc && (!d || !fs || !fn))
+		rc = SHD_ENOMEM;
+	if (!rc) {
+		size_t nd = ar_val_diffs(ar, &plain, x, n_train, n_val, d, &es,
+					 &en, fs, fn);
+		double z = shd_dm_stat(d, nd, H - 1);
+		if (!(es < en && z > SHD_DM_Z)) {
+			/* the seasons did not earn their place: swap */
+			struct shd_ar tmp = *ar;
+			*ar = plain;
+			plain = tmp;
+		}
+	}
+	shd_ar_release(&plain);
+	free(d);
+	free(fs);
+	free(fn);
 	return rc;
 }
 

@@ -66,6 +66,13 @@ struct shd_ar {
 	size_t k;		/* coefficients per step: p-1 + day? + week? + 1 */
 	double *coef;		/* (H, k) */
 	size_t *nfit;		/* (H) training windows used for each step */
+	/*
+	 * srange[0] (day), srange[1] (week): lo, hi of the seasonal
+	 * feature sn_P(t,h) - x[t] over the windows the fit used (all
+	 * steps); 0, 0 for a season not used or seen in no window. A
+	 * feature outside its range is taken as 0 (shd_ar_predict).
+	 */
+	double srange[2][2];
 };
 
 /*
@@ -92,10 +99,49 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	       size_t p, size_t day, size_t week, double lambda);
 
 /*
+ * As shd_ar_fit, then each step's coefficients are refitted by Huber
+ * regression (iteratively reweighted least squares from the least-squares
+ * fit, the same ridge): a window whose residual is more than C robust
+ * residual scales (1.4826 times the median absolute residual) counts as
+ * if its residual were C scales, so a few spikes no longer pull the fit
+ * the way their squares did. C = 0 is least squares; 1.345 is the usual
+ * constant (95% efficiency on Gaussian noise). A step with fewer than 2k
+ * windows keeps its least-squares coefficients.
+ * Returns as shd_ar_fit does; SHD_EINVAL also for C < 0 or not finite.
+ */
+int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
+		     size_t H, size_t p, size_t day, size_t week,
+		     double lambda, double c);
+
+/*
+ * As shd_ar_fit_huber with the seasons DAY and WEEK, but the seasonal
+ * features must earn their place: a second fit without any season is
+ * made, and the seasonal one is kept only when, over the validation range
+ * x[n_train .. n_train+n_val-1] (origins t >= n_train-1, targets inside
+ * the range), its mean absolute error is lower and the Diebold-Mariano
+ * statistic (shd_dm_stat, lags H-1) of the per-origin differences exceeds
+ * SHD_DM_Z. A seasonal value carries the level of a day or a week ago, and
+ * after a level shift a small seasonal coefficient fitted on a steady
+ * past costs more than it gave. ar->day and ar->week say what was kept.
+ * N_VAL = 0 keeps the seasons. Returns as shd_ar_fit_huber.
+ */
+int shd_ar_fit_select(struct shd_ar *ar, const double *x, size_t n_train,
+		      size_t n_val, size_t H, size_t p, size_t day,
+		      size_t week, double lambda, double c);
+
+/*
  * Forecasts x[t+1..t+H] from the history x[0..t] (anywhere, not only in the
  * training range). A step whose features cannot be formed (x[t] or a lag
  * is NaN, t < p-1, or no seasonal value is left in the history) gets NaN:
  * the caller chooses a fallback, usually the last value.
+ *
+ * A seasonal feature outside the range the fit saw (ar->srange) is taken
+ * as 0, as if the value a day (a week) ago were the latest one: a gap that
+ * wide between now and a period ago says the level moved (a shift, an
+ * outage), and then the value of a period ago says nothing about the next
+ * one. Without this, a series that drops to a level never seen is pulled
+ * back toward the old level for a whole period by even a small
+ * coefficient.
  */
 void shd_ar_predict(const struct shd_ar *ar, const double *x, size_t t,
 		    double *out /* (H) */);
@@ -104,6 +150,17 @@ void shd_ar_predict(const struct shd_ar *ar, const double *x, size_t t,
 void shd_ar_release(struct shd_ar *ar);
 
 /* ------------------------------------------------------------- measures */
+
+/*
+ * The Diebold-Mariano statistic of the loss differences D (N; positive
+ * where the second method did better): their mean over its Newey-West
+ * standard error with L lags (forecasts L+1 steps ahead overlap; L is
+ * capped at N-1). NaN when N < 2; +-inf (the sign of the mean) or 0 when
+ * the variance is 0. One-sided at 5%: better when above SHD_DM_Z.
+ */
+#define SHD_DM_Z 1.645
+double shd_dm_stat(const double *d, size_t n, size_t L);
+
 
 /*
  * The MASE scale: the mean of |x[i] - x[i-P]| over the pairs of x[0..n-1]

@@ -3,7 +3,7 @@
  * atomically and loading it back with every field checked (model.h).
  *
  * The file:
- *   magic(8) "\x89SHM\r\n\x1a\n"  major u16 = 2  minor u16  jlen u32
+ *   magic(8) "\x89SHM\r\n\x1a\n"  major u16 = 3  minor u16  jlen u32
  *   JSON header (jlen bytes)
  *   the series, binary (the header's "series_bytes" bytes)
  *   float32 weights of each network, little-endian, nets in order
@@ -25,14 +25,18 @@
  *   f64 val_err[5] in method order (NaN: not computed)
  *   u32 method, u32 ar p, u32 ar day, u32 ar week (k = p-1 + day? +
  *       week? + 1)
+ *   f64 ar srange[4]: lo, hi of the day's feature, then of the week's
+ *       (lo <= hi; 0, 0 for a season not used)
+ *   f64 yrange[2]: lo <= hi of the network's correction (may be infinite)
  *   u32 nfit[H]
  *   f64 coef[H*k]
  *   f64 q[5*H], method-major (+inf: too few residuals)
  * Binary, not JSON, because a fleet's model holds tens of thousands of
  * series: 10,000 resources x 4 metrics is some 150 MB of numbers, which
  * JSON would triple and jansson take many seconds and gigabytes to read.
- * (Format 1 had them in the JSON header; such files are refused with a
- * version message: retrain.)
+ * (Format 1 had them in the JSON header; format 2 had no srange nor
+ * yrange. Such
+ * files are refused with a version message: retrain.)
  *
  * Loading checks the magic, the version and the checksum before the JSON
  * is trusted; then every field's type and range and every array's length
@@ -57,10 +61,11 @@
 #include "model.h"
 
 #define MAGIC "\x89SHM\r\n\x1a\n"
-#define MAJOR 2
+#define MAJOR 3
 #define MINOR 0
 #define PREFIX_LEN 16		/* magic, major, minor, jlen */
-#define SER_FIXED (8 * (3 + SHD_M_COUNT) + 4 * 4)	/* a series' first bytes */
+#define SER_FIXED (8 * (3 + SHD_M_COUNT) + 4 * 4 + 8 * 6) /* a series'
+							       * first bytes */
 #define TRAILER_LEN 8
 
 /* Bounds on sizes (far above any real model, far below an overflow). */
@@ -219,6 +224,10 @@ static uint8_t *series_put(uint8_t *b, const struct shd_mseries *s, size_t H)
 	b = put_u32(b, ar->p);
 	b = put_u32(b, ar->day);
 	b = put_u32(b, ar->week);
+	for (int j = 0; j < 4; j++)
+		b = put_f64(b, ar->srange[j / 2][j % 2]);
+	b = put_f64(b, s->yrange[0]);
+	b = put_f64(b, s->yrange[1]);
 	for (size_t h = 0; h < H; h++)
 		b = put_u32(b, ar->nfit ? ar->nfit[h] : 0);
 	for (size_t i = 0; i < H * ar->k; i++)
@@ -339,7 +348,9 @@ static int savable(const struct shd_model *m)
 		    ar->p > MAX_STEPS || ar->day > MAX_SEASON ||
 		    ar->week > MAX_SEASON ||
 		    ar->k != ar->p - 1 + !!ar->day + !!ar->week + 1 ||
-		    !ar->coef)
+		    !ar->coef || !(ar->srange[0][0] <= ar->srange[0][1]) ||
+		    !(ar->srange[1][0] <= ar->srange[1][1]) ||
+		    !(s->yrange[0] <= s->yrange[1]))
 			return 0;
 		for (int k = 0; k < SHD_M_COUNT; k++)
 			if (s->val_err[k] < 0 || isinf(s->val_err[k]))
@@ -665,6 +676,17 @@ static int load_series(struct ld *l, struct cur *c, struct shd_mseries *s,
 		return bad(l, "%sar: p = %zu, day = %zu or week = %zu out of "
 			   "range", l->where, ar->p, ar->day, ar->week);
 	ar->k = ar->p - 1 + !!ar->day + !!ar->week + 1;
+	for (int j = 0; j < 4; j++)
+		ar->srange[j / 2][j % 2] = get_f64(c);
+	for (int j = 0; j < 2; j++)
+		if (!(ar->srange[j][0] <= ar->srange[j][1]))
+			return bad(l, "%sar: the %s feature's range is not "
+				   "lo <= hi", l->where, j ? "week" : "day");
+	s->yrange[0] = get_f64(c);
+	s->yrange[1] = get_f64(c);
+	if (!(s->yrange[0] <= s->yrange[1]))
+		return bad(l, "%sthe network's correction range is not "
+			   "lo <= hi", l->where);
 	if ((size_t)(c->end - c->p) < 4 * H + 8 * H * ar->k +
 	    8 * SHD_M_COUNT * H)
 		return bad(l, "%struncated ('series_bytes' too small)",

@@ -56,7 +56,24 @@ struct shd_mseries {
 	double *q;		/* (SHD_M_COUNT, H): conformal half-width of
 				 * method k at step h at q[k * H + h - 1],
 				 * in units of scale (inf: too few residuals) */
+	/*
+	 * lo, hi of the network's correction (units of scale, every step)
+	 * on the validation windows; the lstm method clamps a correction
+	 * to it (-inf, inf: no clamp, as without a network or windows).
+	 * A network meeting inputs unlike any it was trained and checked
+	 * on (a level shift seen through its day-ago input) can correct by
+	 * many scales, and the choice on validation never saw that.
+	 */
+	double yrange[2];
 };
+
+/* The correction Y of the network to series S's autoregression, clamped
+ * to S->yrange (units of scale). */
+static inline double shd_mseries_clamp(const struct shd_mseries *s, double y)
+{
+	return y < s->yrange[0] ? s->yrange[0] :
+	       y > s->yrange[1] ? s->yrange[1] : y;
+}
 
 struct shd_model {
 	/* the data */

@@ -114,6 +114,7 @@ void shd_train_opts_init(struct shd_train_opts *o)
 	o->wd = 0;
 	o->clip = 1.0;
 	o->ridge = 1e-3;
+	o->huber = 0.5;
 	o->coverage = 0.9;
 	o->split_train = 0.7;
 	o->split_val = 0.15;
@@ -549,8 +550,9 @@ static void forecasts(struct trainer *tr, const struct win *w, size_t b,
 	for (size_t h = 0; h < H; h++) {
 		double base = tr->base[b * tr->K + m * H + h];
 		pr[SHD_M_AR * H + h] = base;
-		pr[SHD_M_LSTM * H + h] = net ? base +
-			(double)tr->y[b * tr->K + m * H + h] * ser->scale : NAN;
+		pr[SHD_M_LSTM * H + h] = net ? base + shd_mseries_clamp(ser,
+			(double)tr->y[b * tr->K + m * H + h]) * ser->scale :
+			NAN;
 	}
 	shd_last_value(pr + SHD_M_LAST * H, xm, w->t, H);
 	if (has_season(tr, w->r, tr->m->day))
@@ -601,8 +603,17 @@ static int evaluate(struct trainer *tr, const struct win *w, size_t n,
 			part_range(tr, wb->r, part, &a, &end);
 			for (size_t m = 0; m < M; m++) {
 				const double *xm = s->x + m * s->n;
-				double scale = tr->m->ser[wb->r * M + m].scale;
+				struct shd_mseries *ser = &tr->m->ser[wb->r * M + m];
+				double scale = ser->scale;
 				float *rr = res + ((i + b) * M + m) * NM * H;
+				/* validation sets the range it is then
+				 * clamped to: no clamp here */
+				for (size_t h = 0; net && part == PART_VAL &&
+				     h < H; h++) {
+					double y = tr->y[b * tr->K + m * H + h];
+					ser->yrange[0] = fmin(ser->yrange[0], y);
+					ser->yrange[1] = fmax(ser->yrange[1], y);
+				}
 				forecasts(tr, wb, b, m);
 				for (size_t k = 0; k < NM; k++)
 					for (size_t h = 1; h <= H; h++) {
@@ -626,10 +637,9 @@ static int evaluate(struct trainer *tr, const struct win *w, size_t n,
  * method replaces a simpler one only when its advantage is significant:
  * the Diebold-Mariano statistic (Diebold and Mariano 1995) of the
  * per-window differences of absolute error, with the Newey-West variance
- * over H-1 lags (forecasts H steps ahead overlap), must exceed DM_Z, the
+ * over H-1 lags (forecasts H steps ahead overlap), must exceed SHD_DM_Z, the
  * one-sided 5% point of the normal.
  */
-#define DM_Z 1.645
 #define SEASONAL_MARGIN 0.10
 
 /*
@@ -640,8 +650,7 @@ static int evaluate(struct trainer *tr, const struct win *w, size_t n,
 static int dm_better(const struct trainer *tr, const float *res, size_t i0,
 		     size_t i1, size_t m, int b, int k, double *d)
 {
-	size_t M = tr->M, H = tr->H, n = 0, L = H - 1;
-	double mean = 0, var = 0;
+	size_t M = tr->M, H = tr->H, n = 0;
 
 	for (size_t i = i0; i < i1; i++) {
 		const float *rr = res + (i * M + m) * NM * H;
@@ -657,24 +666,7 @@ static int dm_better(const struct trainer *tr, const float *res, size_t i0,
 		if (c)
 			d[n++] = sum / (double)c;
 	}
-	if (n < 2)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		mean += d[i];
-	mean /= (double)n;
-	if (L > n - 1)
-		L = n - 1;
-	/* Newey-West: gamma_0 + 2 sum_l (1 - l/(L+1)) gamma_l */
-	for (size_t l = 0; l <= L; l++) {
-		double g = 0;
-		for (size_t i = l; i < n; i++)
-			g += (d[i] - mean) * (d[i - l] - mean);
-		g /= (double)n;
-		var += l ? 2 * (1 - (double)l / (double)(L + 1)) * g : g;
-	}
-	if (!(var > 0))
-		return mean > 0;
-	return mean / sqrt(var / (double)n) > DM_Z;
+	return shd_dm_stat(d, n, H - 1) > SHD_DM_Z;
 }
 
 /*
@@ -906,6 +898,9 @@ static void *fit_some(void *arg)
 				ser->q[j] = INFINITY;
 			for (size_t j = 0; j < NM; j++)
 				ser->val_err[j] = NAN;
+			/* empty until the validation windows fill it */
+			ser->yrange[0] = INFINITY;
+			ser->yrange[1] = -INFINITY;
 			ser->method = SHD_M_LAST;
 			rc = shd_robust_center_scale(x, ntr, &c, &sc);
 			if (rc == SHD_ENOMEM)
@@ -938,8 +933,11 @@ static void *fit_some(void *arg)
 			ser->scale = sc;
 			ser->mase_scale = shd_mase_scale(x, ntr,
 							 m->day ? m->day : 1);
-			rc = shd_ar_fit(&ser->ar, x, ntr, tr->H, tr->o->ar_p,
-					m->day, m->week, tr->o->ridge);
+			rc = shd_ar_fit_select(&ser->ar, x, ntr,
+					       tr->bound[2 * r + 1] - ntr,
+					       tr->H, tr->o->ar_p, m->day,
+					       m->week, tr->o->ridge,
+					       tr->o->huber);
 			if (rc)
 				return job_fail(job, rc, r, k);
 		}
@@ -1064,7 +1062,8 @@ static int check(struct trainer *tr)
 	    !o->max_windows || !o->max_eval || !(o->lr > 0) || !(o->wd >= 0) ||
 	    !(o->coverage > 0 && o->coverage < 1) || !(o->split_train > 0) ||
 	    !(o->split_val > 0) || !(o->split_train + o->split_val < 1) ||
-	    !(o->ridge >= 0) || o->threads < 1)
+	    !(o->ridge >= 0) ||
+	    !(o->huber >= 0) || !isfinite(o->huber) || o->threads < 1)
 		return fail(tr, SHD_EINVAL, "bad training options");
 	if (!p->nseries || !p->nmetric)
 		return fail(tr, SHD_EINVAL, "no %s in the stream",
@@ -1312,8 +1311,17 @@ static int choose_and_calibrate(struct trainer *tr, size_t cap)
 		rc = SHD_ENOMEM;
 		goto out;
 	}
-	if ((rc = evaluate(tr, vw, nvw, PART_VAL, res)) ||
-	    (rc = choose(tr, vw, nvw, res)) ||
+	if ((rc = evaluate(tr, vw, nvw, PART_VAL, res)))
+		goto out;
+	for (size_t i = 0; i < S; i++) {
+		struct shd_mseries *ser = &tr->m->ser[i];
+		if (!(ser->yrange[0] <= ser->yrange[1])) {
+			/* no validation window: nothing to clamp to */
+			ser->yrange[0] = -INFINITY;
+			ser->yrange[1] = INFINITY;
+		}
+	}
+	if ((rc = choose(tr, vw, nvw, res)) ||
 	    (rc = quantiles(tr, vw, nvw, res, qv)))
 		goto out;
 	free(res);

@@ -49,6 +49,9 @@ struct shd_train_opts {
 	double wd;		/* decoupled weight decay (0) */
 	double clip;		/* gradient norm clip (1.0) */
 	double ridge;		/* of the autoregressions (1e-3) */
+	double huber;		/* the autoregressions' Huber constant, in
+				 * robust residual scales; 0 = least
+				 * squares (0.5, shd_ar_fit_huber) */
 	double coverage;	/* of the intervals (0.9) */
 	double split_train;	/* fraction of each series (0.7) */
 	double split_val;	/* ... of validation (0.15); calibration

@@ -72,6 +72,12 @@ static void build(struct shd_model *m, int per_resource)
 		s->ar.day = i % 2 ? 6 : 0;
 		s->ar.week = 0;
 		s->ar.k = s->ar.p - 1 + !!s->ar.day + 1;
+		if (s->ar.day) {
+			s->ar.srange[0][0] = -2.5 - (double)i;
+			s->ar.srange[0][1] = i == 3 ? INFINITY : 1.25;
+		}
+		s->yrange[0] = i == 0 ? -INFINITY : -0.5 * (double)i;
+		s->yrange[1] = i == 0 ? INFINITY : 0.25 * (double)i;
 		s->ar.coef = calloc(H_ * s->ar.k, sizeof(double));
 		s->ar.nfit = calloc(H_, sizeof(size_t));
 		for (size_t j = 0; j < H_ * s->ar.k; j++)
@@ -136,6 +142,11 @@ static void expect_same(const struct shd_model *a, const struct shd_model *b)
 		EXPECT_EQ_INT(x->ar.day, y->ar.day);
 		EXPECT_EQ_INT(x->ar.week, y->ar.week);
 		EXPECT_EQ_INT(x->ar.k, y->ar.k);
+		for (int j = 0; j < 4; j++)
+			EXPECT_SAME_DOUBLE(x->ar.srange[j / 2][j % 2],
+					   y->ar.srange[j / 2][j % 2]);
+		EXPECT_SAME_DOUBLE(x->yrange[0], y->yrange[0]);
+		EXPECT_SAME_DOUBLE(x->yrange[1], y->yrange[1]);
 		if (x->ar.H * x->ar.k != y->ar.H * y->ar.k)
 			continue;
 		for (size_t j = 0; j < x->ar.H * x->ar.k; j++)
@@ -419,15 +430,19 @@ static void test_magic_version(void)
 	split(&s, path_of("whole.model"));
 	char *js = json_dumps(s.hdr, JSON_COMPACT);
 
-	write_model(p, s.buf, 2, js, s.w, s.wlen);
-	expect_load(p, 0, NULL);
 	write_model(p, s.buf, 3, js, s.w, s.wlen);
-	expect_load(p, SHD_EFORMAT, "v.model: model format version 3 is not "
-		    "supported (this reader knows version 2)");
+	expect_load(p, 0, NULL);
+	write_model(p, s.buf, 4, js, s.w, s.wlen);
+	expect_load(p, SHD_EFORMAT, "v.model: model format version 4 is not "
+		    "supported (this reader knows version 3)");
+	/* format 2 had no seasonal ranges in its records */
+	write_model(p, s.buf, 2, js, s.w, s.wlen);
+	expect_load(p, SHD_EFORMAT, "version 2 is not supported (this reader "
+		    "knows version 3; train it again)");
 	write_model(p, s.buf, 1, js, s.w, s.wlen);
 	expect_load(p, SHD_EFORMAT, "version 1 is not supported (this reader "
-		    "knows version 2; train it again)");
-	write_model(p, (const unsigned char *)"\x89SHD\r\n\x1a\n", 2, js, s.w,
+		    "knows version 3; train it again)");
+	write_model(p, (const unsigned char *)"\x89SHD\r\n\x1a\n", 3, js, s.w,
 		    s.wlen);
 	expect_load(p, SHD_EFORMAT, "v.model: not an shd model (bad magic)");
 	write_all(p, "time,cpu\n1,2\n", 13);
@@ -450,16 +465,16 @@ static void expect_edit(const struct parts *s, void (*fn)(json_t *),
 
 	fn(h);
 	js = json_dumps(h, JSON_COMPACT);
-	write_model(p, s->buf, 2, js, s->w, s->wlen);
+	write_model(p, s->buf, 3, js, s->w, s->wlen);
 	expect_load(p, SHD_EFORMAT, msg);
 	free(js);
 	json_decref(h);
 }
 
 /*
- * The binary series records of the hand-built model (model.c): 80 fixed
- * bytes (center, scale, mase_scale, val_err[5], method, p, day, week),
- * nfit[H] u32, coef[H*k] f64, q[5*H] f64; k is 2 for even series and 3
+ * The binary series records of the hand-built model (model.c): 128 fixed
+ * bytes (center, scale, mase_scale, val_err[5], method, p, day, week,
+ * srange[4] from byte 80, yrange[2] from byte 112), nfit[H] u32, coef[H*k] f64, q[5*H] f64; k is 2 for even series and 3
  * for odd ones (those have a day season).
  */
 static size_t rec_off(size_t i)
@@ -467,7 +482,7 @@ static size_t rec_off(size_t i)
 	size_t off = 0;
 
 	for (size_t j = 0; j < i; j++)
-		off += 80 + 4 * H_ + 8 * H_ * (j % 2 ? 3 : 2) + 8 * 5 * H_;
+		off += 128 + 4 * H_ + 8 * H_ * (j % 2 ? 3 : 2) + 8 * 5 * H_;
 	return off;
 }
 
@@ -487,7 +502,7 @@ static void expect_sedit(const struct parts *s, size_t i, size_t off,
 		memcpy(&u, &v, 8);
 		shd_put_le64(w + rec_off(i) + off, u);
 	}
-	write_model(p, s->buf, 2, js, w, s->wlen);
+	write_model(p, s->buf, 3, js, w, s->wlen);
 	expect_load(p, SHD_EFORMAT, msg);
 	free(js);
 	free(w);
@@ -594,12 +609,21 @@ static void test_bad_header(void)
 	expect_sedit(&s, 1, 32, -1.0, 0, "val_err ar must be >= 0");
 	expect_sedit(&s, 0, 64, 9, 1, "unknown method 9");
 	expect_sedit(&s, 1, 68, 0, 1, "p = 0, day = 6 or week = 0 out of range");
-	expect_sedit(&s, 2, 80 + 4 * H_, NAN, 0, "series 2 'db \"x\"' 'cpu': ar "
+	expect_sedit(&s, 2, 128 + 4 * H_, NAN, 0, "series 2 'db \"x\"' 'cpu': ar "
 		     "coef 0 is not finite");
-	expect_sedit(&s, 0, 80 + 4 * H_ + 8 * H_ * 2 + 8 * (1 * H_ + 2), -1.0,
+	expect_sedit(&s, 0, 128 + 4 * H_ + 8 * H_ * 2 + 8 * (1 * H_ + 2), -1.0,
 		     0, "q[1][2] must be >= 0");
-	expect_sedit(&s, 0, 80 + 4 * H_ + 8 * H_ * 2, NAN, 0, "q[0][0] must be "
+	expect_sedit(&s, 0, 128 + 4 * H_ + 8 * H_ * 2, NAN, 0, "q[0][0] must be "
 		     ">= 0");
+	/* the seasonal ranges: lo above hi, NaN */
+	expect_sedit(&s, 1, 80, 5.0, 0, "series 1 'web-1' 'mem': ar: the day "
+		     "feature's range is not lo <= hi");
+	expect_sedit(&s, 2, 104, NAN, 0, "series 2 'db \"x\"' 'cpu': ar: the "
+		     "week feature's range is not lo <= hi");
+	/* the network's correction range: lo above hi, NaN */
+	expect_sedit(&s, 1, 112, 1.0, 0, "series 1 'web-1' 'mem': the "
+		     "network's correction range is not lo <= hi");
+	expect_sedit(&s, 0, 120, NAN, 0, "correction range is not lo <= hi");
 	/* a day season that was not there: k grows, the records no longer
 	 * fit the bytes */
 	expect_sedit(&s, 2, 72, 6, 1, "series 2 'db \"x\"' 'cpu': ar coef");

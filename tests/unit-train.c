@@ -156,6 +156,15 @@ static void test_train_and_choose(void)
 		EXPECT(ser->q[SHD_M_LAST * 6 + 5] >=
 		       0.9 * ser->q[SHD_M_LAST * 6]);
 		EXPECT(ser->q[SHD_M_AR * 6 + 5] >= 0.8 * ser->q[SHD_M_AR * 6]);
+		/* the network's corrections on validation: a finite range
+		 * holding 0 or near it (training starts at 0 and stays
+		 * small on this smooth data) */
+		EXPECT(isfinite(ser->yrange[0]) && isfinite(ser->yrange[1]));
+		EXPECT(ser->yrange[0] <= ser->yrange[1]);
+		EXPECT(ser->yrange[1] - ser->yrange[0] < 20);
+		/* the seasonal feature's range, when the day was kept */
+		if (ser->ar.day)
+			EXPECT(ser->ar.srange[0][0] < ser->ar.srange[0][1]);
 	}
 	/* by construction the chosen beat the autoregression on the mean */
 	EXPECT(rep.mase[SHD_M_COUNT][2] <= rep.mase[SHD_M_AR][2] + 1e-12);
