@@ -130,11 +130,15 @@ check-san:
 		WERROR=$(WERROR) check-unit check-shell
 asan ubsan: check-san
 
-# The pipeline tests with every shd-* under valgrind's memcheck (minutes;
-# not part of check). VALGRIND_LEAK=full also fails on definite leaks.
+# The pipeline tests with every shd-* under valgrind's memcheck (an hour
+# and more; not part of check). VALGRIND_LEAK=full also fails on definite
+# leaks; VALGRIND_JOBS=2 runs two tests at a time. t0810 and t1000 skip.
+VALGRIND_JOBS ?= 1
+VALGRIND_LEAK ?= no
 .PHONY: check-valgrind
 check-valgrind: all $(TEST_HELPERS)
-	@SHD_BUILD=$(abspath $(O)) sh tests/run-valgrind.sh
+	@SHD_BUILD=$(abspath $(O)) VALGRIND_JOBS=$(VALGRIND_JOBS) \
+	  VALGRIND_LEAK=$(VALGRIND_LEAK) sh tests/run-valgrind.sh
 
 golden: all
 	SHD_BUILD=$(abspath $(O)) SHD_GOLDEN_UPDATE=1 sh tests/run-shell.sh
@@ -142,40 +146,43 @@ golden: all
 # --------------------------------------------------------------- fuzzing
 
 FUZZ_CC ?= clang
+FUZZ_O ?= build-fuzz
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
 	     -fno-sanitize-recover=all
 # The parsers' library: all of lib/ but the LSTM engine and its trainer
 # (clang takes many minutes over their vector kernels with both sanitizers;
 # the unit tests run them under ASan+UBSan). The model loader needs the
 # engine's sizes and allocation only: lstm.c goes in uninstrumented.
-# One target: make fuzz FUZZ_SRC=tests/fuzz-model.c
-FUZZ_LIB_OBJ := $(filter-out build-fuzz/lib/lstm.o build-fuzz/lib/train.o, \
-		  $(LIB_SRC:%.c=build-fuzz/%.o)) build-fuzz/lstm-plain.o
-build-fuzz/lstm-plain.o: lib/lstm.c lib/lstm.h lib/rng.h
+# One target: make fuzz FUZZ_SRC=tests/fuzz-model.c; FUZZ_O: its build dir
+FUZZ_LIB_OBJ := $(filter-out $(FUZZ_O)/lib/lstm.o $(FUZZ_O)/lib/train.o, \
+		  $(LIB_SRC:%.c=$(FUZZ_O)/%.o)) $(FUZZ_O)/lstm-plain.o
+$(FUZZ_O)/lstm-plain.o: lib/lstm.c lib/lstm.h lib/rng.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -g -O1 -c -o $@ lib/lstm.c
 fuzz:
-	@$(MAKE) --no-print-directory O=build-fuzz CC=$(FUZZ_CC) \
+	@$(MAKE) --no-print-directory O=$(FUZZ_O) CC=$(FUZZ_CC) \
 	  CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
 	  $(FUZZ_LIB_OBJ)
-	@rm -f build-fuzz/libfuzz.a && $(AR) rcs build-fuzz/libfuzz.a $(FUZZ_LIB_OBJ)
+	@rm -f $(FUZZ_O)/libfuzz.a && $(AR) rcs $(FUZZ_O)/libfuzz.a $(FUZZ_LIB_OBJ)
 	@set -e; for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  echo "# $$n ($(FUZZ_SECONDS) s)"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) $(FUZZ_FLAGS) \
-	    -o build-fuzz/$$n $$f build-fuzz/libfuzz.a $(LIBS); \
-	  mkdir -p build-fuzz/corpus-$$n; \
-	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-	    -timeout=10 -rss_limit_mb=2048 build-fuzz/corpus-$$n \
-	    tests/corpus/$${n#fuzz-} || exit 1; \
+	    -o $(FUZZ_O)/$$n $$f $(FUZZ_O)/libfuzz.a $(LIBS); \
+	  mkdir -p $(FUZZ_O)/corpus-$$n; \
+	  $(FUZZ_O)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    -timeout=10 -rss_limit_mb=2048 -artifact_prefix=$(FUZZ_O)/$$n- \
+	    $(FUZZ_O)/corpus-$$n \
+	    $$(ls -d tests/corpus/$${n#fuzz-} 2>/dev/null) || exit 1; \
 	done
 
 # ------------------------------------------------------- static analysis
 
 # make lint: cppcheck and clang-tidy over lib/ and cmd/, both clean. A
 # finding is fixed, or suppressed on its line with the reason beside it
-# ("cppcheck-suppress ID", "NOLINT(check)"). Not part of check: CI's
-# scripts/deps does not install the tools (Debian: cppcheck, clang-tidy).
+# ("cppcheck-suppress ID", "NOLINT(check)"). Not part of check; CI runs it
+# after check (.ci/run), with the tools from scripts/deps (Debian packages
+# cppcheck and clang-tidy).
 CPPCHECK ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 LINT_SRC := $(LIB_SRC) $(sort $(wildcard cmd/*.c))
@@ -212,12 +219,15 @@ lint: lint-cppcheck lint-tidy
 lint-cppcheck:
 	$(CPPCHECK) $(CPPCHECK_FLAGS) -Ilib -Icmd \
 	  $(filter -I%,$(PKG_CFLAGS)) lib cmd
-lint-tidy:
-	@st=0; for f in $(LINT_SRC); do \
-	  $(CLANG_TIDY) --quiet --warnings-as-errors='*' \
-	    --checks='$(TIDY_CHECKS)' $$f -- -std=c11 -D_GNU_SOURCE -Ilib \
-	    -Icmd $(PKG_CFLAGS) 2>/dev/null || st=1; \
-	done; exit $$st
+# one target a file, so that make -j runs them side by side (-k: all
+# findings, not the first file's)
+TIDY_TARGETS := $(LINT_SRC:%=tidy/%)
+.PHONY: $(TIDY_TARGETS)
+lint-tidy: $(TIDY_TARGETS)
+$(TIDY_TARGETS): tidy/%:
+	@$(CLANG_TIDY) --quiet --warnings-as-errors='*' \
+	  --checks='$(TIDY_CHECKS)' $* -- -std=c11 -D_GNU_SOURCE -Ilib \
+	  -Icmd $(PKG_CFLAGS) 2>/dev/null
 
 # -------------------------------------------------------- demo and bench
 

@@ -501,8 +501,13 @@ int main(int argc, char **argv)
 		read_forecast(&obs, forecast);
 
 	shd_plan_init(&plan);
-	if (shd_plan_build(&plan, &conf, obs.v, obs.n, jr, nj, now) ||
-	    !(j = shd_plan_json(&plan, &conf, key ? kbuf : NULL, klen)) ||
+	if (shd_plan_build(&plan, &conf, obs.v, obs.n, jr, nj, now))
+		cli_die(EXIT_SYSTEM, "out of memory");
+	/* a number JSON cannot hold (inf, nan) makes shd_plan_json fail:
+	 * name it, not "out of memory" */
+	if (shd_plan_check(&plan, err, sizeof(err)))
+		cli_die(EXIT_BADINPUT, "cannot write the plan: %s", err);
+	if (!(j = shd_plan_json(&plan, &conf, key ? kbuf : NULL, klen)) ||
 	    !(text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(17))))
 		cli_die(EXIT_SYSTEM, "out of memory");
 	if (!quiet)

@@ -462,15 +462,46 @@ static json_t *action_json(const struct shd_action *a, const char *exec)
 			json_array_append_new(g, json_string(
 					      shd_guard_name[i]));
 	shd_time_format(a->time, t, sizeof(t));
-	o = json_pack("{s:s, s:s, s:f, s:f, s:f, s:s, s:s, s:s, s:s, s:s, "
+	/* JSON has no inf (json_pack fails on it): an infinite want (an
+	 * unbounded interval) is left out, as core() makes it null, and
+	 * shd_plan_load reads "wanted" as optional */
+	o = json_pack("{s:s, s:s, s:f, s:f, s:o*, s:s, s:s, s:s, s:s, s:s, "
 		      "s:o, s:s}",
 		      "resource", a->resource, "knob", shd_knob_name[a->knob],
-		      "from", a->from, "to", a->to, "wanted", a->wanted,
+		      "from", a->from, "to", a->to, "wanted",
+		      isfinite(a->wanted) ? json_real(a->wanted) : NULL,
 		      "unit", unit_of(a->knob), "metric", a->metric,
 		      "severity", shd_severity_name(a->severity),
 		      "time", t, "reason", a->reason, "guard", g,
 		      "executor", exec);
 	return o;
+}
+
+/* The first action of V (N) whose from or to is not finite: "what" text. */
+static int check_actions(const struct shd_action *v, size_t n,
+			 const char *list, char *why, size_t wn)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *f = !isfinite(v[i].from) ? "from"
+				: !isfinite(v[i].to) ? "to" : NULL;
+		if (!f)
+			continue;
+		snprintf(why, wn, "%s %zu (resource '%s', knob %s, metric "
+			 "'%s'): '%s' is %g, not a finite number",
+			 list, i + 1, v[i].resource, shd_knob_name[v[i].knob],
+			 v[i].metric, f, !strcmp(f, "from") ? v[i].from
+			 : v[i].to);
+		return SHD_ENUMERIC;
+	}
+	return 0;
+}
+
+int shd_plan_check(const struct shd_plan *p, char *why, size_t n)
+{
+	int rc = check_actions(p->act, p->nact, "action", why, n);
+
+	return rc ? rc : check_actions(p->held, p->nheld, "held action", why,
+				       n);
 }
 
 /*

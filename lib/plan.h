@@ -105,6 +105,14 @@ int shd_plan_build(struct shd_plan *p, const struct shd_config *c,
 		   const struct shd_jrec *j, size_t nj, int64_t now);
 
 /*
+ * Checks that every number of P can be written as JSON: 0, or
+ * SHD_ENUMERIC with "action N (resource 'r', knob k, metric 'm'): 'to'
+ * is inf, not a finite number" in WHY (N bytes). shd_plan_json fails on
+ * such a plan; call this first to say why.
+ */
+int shd_plan_check(const struct shd_plan *p, char *why, size_t n);
+
+/*
  * The plan as JSON (a new reference): "shd_plan", "id", "created",
  * "config", "actions", "held", "ignored", each action naming its executor
  * from C (may be NULL); signed with KEY (KLEN bytes) when KEY is not NULL.

@@ -36,6 +36,16 @@ static const uint8_t MAGIC[8] = { 0x89, 'S', 'H', 'D', '\r', '\n', 0x1a, '\n' };
 /* Rows times columns of one block, and its stored bytes, at most. */
 #define MAX_CELLS (1u << 27)
 #define MAX_BLOCK_BYTES (1u << 30)
+/*
+ * The distinct keys of a stream (all its key columns and concatenated
+ * members: they share one dictionary), and their bytes. One block's
+ * dictionary is bounded by the block; these bound what the blocks add up
+ * to in the reader's dictionary, which lives as long as the reader.
+ * About 40 MB of memory for a million keys of 8 bytes, about 100 MB at
+ * the byte limit (tests/t1000-faults.sh). Writers refuse to go past them too.
+ */
+#define MAX_KEYS (1u << 20)
+#define MAX_KEY_BYTES (64u << 20)
 
 /* ---------------------------------------------------------------- header */
 
@@ -156,6 +166,7 @@ struct shd_writer {
 	const double **src;		/* (ncols) candidate sources */
 	XXH3_state_t *chain;
 	uint64_t rows, blocks, bytes;
+	size_t nkeys, key_bytes;	/* of dict: counted up to nkeys */
 	int failed;
 	char err[256];
 };
@@ -349,6 +360,24 @@ static int put_f64(struct shd_writer *w, const struct shd_frame *f,
 	return 0;
 }
 
+/*
+ * Counts the keys the dictionary D has gained since the last count into
+ * *NKEYS and *BYTES: SHD_EFORMAT when they pass MAX_KEYS or MAX_KEY_BYTES.
+ * A stream holds at most the keys of its dictionary, so a writer whose
+ * dictionary is within the limits writes a stream every reader takes.
+ */
+static int count_keys(const struct shd_dict *d, size_t *nkeys, size_t *bytes)
+{
+	size_t n = d ? shd_dict_count(d) : 0;
+
+	for (; *nkeys < n; (*nkeys)++) {
+		size_t len;
+		shd_dict_str(d, (uint32_t)*nkeys, &len);
+		*bytes += len;
+	}
+	return *nkeys > MAX_KEYS || *bytes > MAX_KEY_BYTES ? SHD_EFORMAT : 0;
+}
+
 /* Encodes rows [off, off+n) of F as one block and writes it. */
 static int write_block(struct shd_writer *w, const struct shd_frame *f,
 		       size_t off, size_t n)
@@ -357,6 +386,11 @@ static int write_block(struct shd_writer *w, const struct shd_frame *f,
 	size_t head = 12 + COLDESC * ncols;
 	int rc = 0;
 
+	if (count_keys(f->dict, &w->nkeys, &w->key_bytes))
+		return wfail(w, SHD_EFORMAT, "%zu distinct keys of %zu bytes "
+			     "in all: more than a stream holds (%u keys, %u "
+			     "MiB)", w->nkeys, w->key_bytes, MAX_KEYS,
+			     MAX_KEY_BYTES >> 20);
 	w->blk.len = 0;
 	if (shd_buf_reserve(&w->blk, head) < 0)
 		return wfail(w, SHD_ENOMEM, "out of memory");
@@ -541,6 +575,7 @@ struct shd_reader {
 	char *name;
 	struct shd_schema schema;
 	struct shd_dict *dict;
+	size_t nkeys, key_bytes;	/* of dict: counted up to nkeys */
 	ZSTD_DCtx *dctx;
 	struct shd_buf blk, raw;
 	XXH3_state_t *chain;
@@ -860,8 +895,19 @@ static int decode_col(struct shd_reader *r, struct shd_frame *f, size_t j,
 			ok = shd_dec_delta2(dst, n, raw, rawlen);
 		break;
 	case SHD_C_DICT:
-		if (c->type == SHD_KEY)
-			ok = shd_dec_dict(dst, n, raw, rawlen, r->dict);
+		if (c->type != SHD_KEY)
+			break;
+		ok = shd_dec_dict(dst, n, raw, rawlen, r->dict);
+		/* the dictionary grows by one block's at most (bounded by
+		 * the block's size): past the limits, stop there */
+		if (!ok && count_keys(r->dict, &r->nkeys, &r->key_bytes))
+			return rfail(r, SHD_EFORMAT, "block %llu, column '%s': "
+				     "the stream's dictionary reaches %zu "
+				     "distinct keys of %zu bytes in all, more "
+				     "than a stream may hold (%u keys, %u MiB)",
+				     (unsigned long long)bno, c->name,
+				     r->nkeys, r->key_bytes, MAX_KEYS,
+				     MAX_KEY_BYTES >> 20);
 		break;
 	case SHD_C_SHUFFLE:
 	case SHD_C_XORSHUF:

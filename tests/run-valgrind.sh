@@ -7,7 +7,12 @@
 # answer with 1), so the test that ran it fails; each report is kept in
 # $SHD_BUILD/valgrind/log/PROGRAM.PID and printed at the end.
 # VALGRIND_LEAK=full also counts definite leaks as errors (default: no).
+# SHD_VALGRIND=1 is exported: a test that cannot run under valgrind (timing,
+# LD_PRELOAD, kill -9 of the program) skips with its reason.
 # Slow (minutes): `make check-valgrind`, not part of `make check`.
+# With arguments, only those tests: sh tests/run-valgrind.sh t0230-unseen.
+# VALGRIND_JOBS=N runs N tests at a time (make check-valgrind
+# VALGRIND_JOBS=2: the whole pass takes hours on one core).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${SHD_BUILD:?set SHD_BUILD to the build directory}"
@@ -35,8 +40,45 @@ done
 ln -s "$SHD_BUILD/tools" "$vg/tools"
 ln -s "$SHD_BUILD/tests" "$vg/tests"
 
-SHD_BUILD="$vg" sh "$here/run-shell.sh"
-rc=$?
+SHD_VALGRIND=1
+export SHD_VALGRIND
+jobs=${VALGRIND_JOBS:-1}
+if [ $# = 0 ] && [ "$jobs" = 1 ]; then
+	SHD_BUILD="$vg" sh "$here/run-shell.sh"
+	rc=$?
+else
+	# the environment of run-shell.sh; the named tests (or all), JOBS at
+	# a time, each one's output kept and printed in order at the end
+	PATH="$vg:$PATH" SHD_BUILD="$vg" SHD_TESTS="$here" \
+		SHD_TOP=$(dirname "$here")
+	export PATH SHD_BUILD SHD_TESTS SHD_TOP
+	if [ $# = 0 ]; then
+		for t in "$here"/t[0-9]*.sh; do
+			set -- "$@" "$(basename "$t" .sh)"
+		done
+	fi
+	mkdir -p "$vg/out"
+	for t in "$@"; do
+		t=${t%.sh}
+		echo "${t##*/}"
+	done | xargs -P "$jobs" -I{} sh -c \
+		'sh "$1/$2.sh" >"$3/$2.out" 2>&1; echo $? >"$3/$2.rc"' \
+		sh "$here" {} "$vg/out"
+	rc=0 pass=0 fail=0 skip=0
+	for t in "$@"; do
+		t=${t%.sh}
+		t=${t##*/}
+		st=$(cat "$vg/out/$t.rc" 2>/dev/null || echo 1)
+		case $st in
+		0) pass=$((pass + 1)); echo "ok - $t" ;;
+		77) skip=$((skip + 1))
+		    echo "ok - $t # SKIP $(tail -n 1 "$vg/out/$t.out")" ;;
+		*) fail=$((fail + 1)); rc=1; echo "not ok - $t (exit $st)"
+		   tail -n 30 "$vg/out/$t.out" | sed 's/^/#   /' ;;
+		esac
+	done
+	echo "shell: $pass passed, $fail failed, $skip skipped"
+fi
 nlog=0
 for f in "$vg"/log/*; do
 	[ -s "$f" ] || continue

@@ -6,6 +6,13 @@
 # Skipped with the reason where the host forbids cgroups.
 . "$SHD_TESTS/lib.sh"
 
+# make check-valgrind: the loop samples a real workload against the wall
+# clock, then runs the chain while two busy processes (yes) hold both CPUs
+# and the cgroup's quota; valgrind's 20-50x slowdown of every program would
+# be timed too, and the chain's code runs under valgrind in the other tests
+[ -z "${SHD_VALGRIND:-}" ] ||
+	skip "not under valgrind: the live loop times a real workload and the chain beside two busy processes"
+
 command -v jq >/dev/null 2>&1 || skip "no jq (scripts/deps installs it)"
 set +e
 sh "$SHD_TOP/scripts/live-loop" -n 80 -m 20 -d "$T/live" >"$T/out" 2>"$T/err"
