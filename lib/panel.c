@@ -70,7 +70,7 @@ static int raw_push(struct raw *r, int64_t t, const double *v, size_t nm)
 {
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 :
-			     r->hint > 1024 ? r->hint : 1024;
+			     r->hint > 16 ? r->hint : 16;
 		int64_t *tt = realloc(r->t, cap * sizeof(*tt));
 		if (!tt)
 			return SHD_ENOMEM;
@@ -329,8 +329,11 @@ int shd_panel_read_keep(struct shd_panel *p, struct shd_reader *r,
 						  shd_dict_str(dict, key[i], NULL));
 					goto out_frame;
 				}
-				/* the run before is whole: on the grid with it */
-				if (p->step || rd.nraw == STEP_FROM) {
+				/* the run before is whole: on the grid with it
+				 * (the step unknown: tried at 8 resources,
+				 * then at 16, 32, ...) */
+				if (p->step || (rd.nraw >= STEP_FROM &&
+						!(rd.nraw & (rd.nraw - 1)))) {
 					if (!p->step)
 						p->step = median_step(rd.raws,
 								      rd.nraw);
