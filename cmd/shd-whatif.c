@@ -398,6 +398,7 @@ static json_t *plan_after(struct ctx *x, struct shd_plan *p)
 	/* with --shadow the result is production's: so is the plan */
 	double f = x->shadow.nres ? 1 : fraction(x);
 	json_t *out;
+	char why[256];
 
 	if (!obs)
 		cli_die(EXIT_SYSTEM, "out of memory");
@@ -431,8 +432,11 @@ static json_t *plan_after(struct ctx *x, struct shd_plan *p)
 	shd_plan_init(p);
 	/* no journal: its cooldowns do not hold a change not yet made */
 	if (shd_plan_build(p, &x->conf, obs, x->nrows, NULL, 0,
-			   (int64_t)time(NULL) * 1000) ||
-	    !(out = shd_plan_json(p, &x->conf, NULL, 0)))
+			   (int64_t)time(NULL) * 1000))
+		cli_die(EXIT_SYSTEM, "out of memory");
+	if (shd_plan_check(p, why, sizeof(why)))
+		cli_die(EXIT_BADINPUT, "cannot write the plan: %s", why);
+	if (!(out = shd_plan_json(p, &x->conf, NULL, 0)))
 		cli_die(EXIT_SYSTEM, "out of memory");
 	free(obs);
 	return out;
