@@ -17,8 +17,11 @@
 
 #include "forecast.h"
 
-/* reweighting passes of the Huber fit */
-#define HUBER_ITERS 6
+/* windows of the lag block below which add_outer beats a dsyrk call */
+#define RUN_BLAS 64
+
+/* reweighted solves of the Huber fit */
+#define HUBER_ITERS 3
 
 void shd_last_value(double *out, const double *x, size_t t, size_t H)
 {
@@ -104,22 +107,34 @@ static int season_row(const struct shd_ar *ar, const double *x, size_t t,
 	return 1;
 }
 
-/* All k features of origin t for step h into f, in coefficient order. */
-static int ar_features(const struct shd_ar *ar, const double *x, size_t t,
-		       size_t h, double *f /* (k) */)
+/* The k features into f from the lag row LAG (p; lag_row's, may be f
+ * itself) and the seasonal values S (season_row's), in coefficient order.
+ * A seasonal value outside the range training saw counts as 0. */
+static void put_features(const struct shd_ar *ar, const double *lag,
+			 const double *s, double *f /* (k) */)
 {
 	size_t nl = ar->p - 1, ns = ar->k - ar->p;
-	double s[2] = { 0, 0 };	/* ns = !!day + !!week of them set */
 
-	if (!lag_row(x, t, ar->p, f) || !season_row(ar, x, t, h, s))
-		return 0;
-	/* lag_row put the intercept at f[nl]: it goes behind the seasons */
+	if (lag != f)
+		memcpy(f, lag, nl * sizeof(*f));
+	/* lag_row put the intercept at lag[nl]: it goes behind the seasons */
 	for (size_t j = 0; j < ns && j < 2; j++) {
 		/* s[0] is the week's when the day is not used */
 		const double *r = ar->srange[j == 0 && ar->day ? 0 : 1];
 		f[nl + j] = s[j] >= r[0] && s[j] <= r[1] ? s[j] : 0.0;
 	}
 	f[ar->k - 1] = 1.0;
+}
+
+/* All k features of origin t for step h into f, in coefficient order. */
+static int ar_features(const struct shd_ar *ar, const double *x, size_t t,
+		       size_t h, double *f /* (k) */)
+{
+	double s[2] = { 0, 0 };	/* !!day + !!week of them set */
+
+	if (!lag_row(x, t, ar->p, f) || !season_row(ar, x, t, h, s))
+		return 0;
+	put_features(ar, f, s, f);
 	return 1;
 }
 
@@ -195,16 +210,19 @@ static void add_outer(double *G, size_t ld, const double *f,
  * and its targets. Some twenty times faster than a dgels per step, which
  * matters at fleet scale (tens of thousands of series).
  */
-int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
-	       size_t p, size_t day, size_t week, double lambda)
+static int ar_fit_ls(struct shd_ar *ar, const double *x, size_t n_train,
+		     size_t H, size_t p, size_t day, size_t week,
+		     double lambda, double **keep)
 {
-	double *Gs = NULL, *G = NULL, *g = NULL, *f = NULL;
+	double *Gs = NULL, *Gl = NULL, *G = NULL, *g = NULL, *f = NULL;
 	size_t *idx = NULL;
 	unsigned char *every = NULL;
 	size_t k, nl, ns;
 	int rc = 0;
 
 	memset(ar, 0, sizeof(*ar));
+	if (keep)
+		*keep = NULL;
 	if (H == 0 || p == 0 || !(lambda >= 0) || !isfinite(lambda))
 		return SHD_EINVAL;
 	ar->H = H;
@@ -219,14 +237,17 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	ar->coef = calloc(H * k, sizeof(*ar->coef));
 	ar->nfit = calloc(H, sizeof(*ar->nfit));
 	Gs = calloc(k * k, sizeof(*Gs));
+	Gl = calloc(p * p, sizeof(*Gl));
 	G = malloc(k * k * sizeof(*G));
 	g = malloc(k * sizeof(*g));
 	idx = malloc(p * sizeof(*idx));
 	every = calloc(n_train ? n_train : 1, 1);
 	/* the lag rows of every origin, formed once (row t at f + t * p) */
 	f = n_train ? malloc(n_train * p * sizeof(*f)) : NULL;
-	if (!ar->coef || !ar->nfit || !Gs || !G || !g || !idx || !every ||
-	    (n_train && !f)) {
+	if (keep)
+		*keep = malloc(H * k * k * sizeof(**keep));
+	if (!ar->coef || !ar->nfit || !Gs || !Gl || !G || !g || !idx ||
+	    !every || (n_train && !f) || (keep && !*keep)) {
 		rc = SHD_ENOMEM;
 		goto out;
 	}
@@ -239,18 +260,34 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	for (size_t t = p - 1; t + 1 < n_train; t++)
 		every[t] = (unsigned char)lag_row(x, t, p, f + t * p);
 
-	/* windows every step uses: their lag block, once */
-	for (size_t t = p - 1; t + H < n_train; t++) {
+	/* windows every step uses: their lag block, once; a run of them
+	 * (the lag rows are consecutive in f) by one dsyrk into Gl */
+	size_t run = 0;
+	for (size_t t = p - 1; t + H <= n_train; t++) {
 		double s[2];
-		int all = every[t];
+		int all = t + H < n_train && every[t];
 		for (size_t h = 1; all && h <= H; h++)
 			all = isfinite(x[t + h] - x[t]) &&
 			      season_row(ar, x, t, h, s);
 		if (all) {
 			every[t] = 2;
-			add_outer(Gs, k, f + t * p, idx, p);
+			run++;
+			continue;
 		}
+		if (run >= RUN_BLAS)
+			/* Gl(p,p) += F^T F, F the run's rows (row-major: a
+			 * column-major p x run) */
+			cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans,
+				    (int)p, (int)run, 1.0, f + (t - run) * p,
+				    (int)p, 1.0, Gl, (int)p);
+		else
+			for (size_t u = t - run; u < t; u++)
+				add_outer(Gs, k, f + u * p, idx, p);
+		run = 0;
 	}
+	for (size_t b = 0; b < p; b++)
+		for (size_t a = 0; a <= b; a++)
+			Gs[idx[b] * k + idx[a]] += Gl[b * p + a];
 	/* the seasonal features' ranges: (lo, hi) = (inf, -inf) until a
 	 * window shows one */
 	double lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
@@ -295,6 +332,8 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 		ar->nfit[h - 1] = m;
 		if (m == 0)
 			continue;	/* no window: zero coefficients */
+		if (keep)	/* A^T A before ar_solve factors it */
+			memcpy(*keep + (h - 1) * k * k, G, k * k * sizeof(*G));
 		rc = ar_solve(ar->coef + (h - 1) * k, G, g, k, lambda);
 	}
 	for (size_t c = 0; c < ns; c++) {
@@ -305,12 +344,19 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 	}
 out:
 	free(Gs);
+	free(Gl);
 	free(G);
 	free(g);
 	free(f);
 	free(idx);
 	free(every);
 	return rc;
+}
+
+int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
+	       size_t p, size_t day, size_t week, double lambda)
+{
+	return ar_fit_ls(ar, x, n_train, H, p, day, week, lambda, NULL);
 }
 
 /* The K-th smallest (0-based) of A (N > K, no NaN), which it reorders:
@@ -353,6 +399,8 @@ static double resid_scale(const double *r, size_t m, double *abs_)
 {
 	double sum = 0, med;
 
+	if (m == 0)
+		return 0;
 	for (size_t i = 0; i < m; i++) {
 		abs_[i] = fabs(r[i]);
 		sum += abs_[i];
@@ -363,30 +411,75 @@ static double resid_scale(const double *r, size_t m, double *abs_)
 	return 1.2533 * sum / (double)m;
 }
 
+/* a . b over K, in four sums so that the adds need not wait on each other */
+static double dot(const double *a, const double *b, size_t k)
+{
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+	size_t j = 0;
+
+	for (; j + 4 <= k; j += 4) {
+		s0 += a[j] * b[j];
+		s1 += a[j + 1] * b[j + 1];
+		s2 += a[j + 2] * b[j + 2];
+		s3 += a[j + 3] * b[j + 3];
+	}
+	for (; j < k; j++)
+		s0 += a[j] * b[j];
+	return (s0 + s1) + (s2 + s3);
+}
+
+/*
+ * One row of the reweighting: D (K) = d * A (K), the row as it leaves
+ * A^T A, and G (K) += wy * A. Unrolled by two with restrict so that the
+ * compiler pairs the doubles (a plain loop stays scalar at -O2).
+ */
+static void weigh_row(double *restrict dst, double *restrict g,
+		      const double *restrict a, double d, double wy, size_t k)
+{
+	size_t j = 0;
+
+	for (; j + 2 <= k; j += 2) {
+		dst[j] = a[j] * d;
+		dst[j + 1] = a[j + 1] * d;
+		g[j] += a[j] * wy;
+		g[j + 1] += a[j + 1] * wy;
+	}
+	for (; j < k; j++) {
+		dst[j] = a[j] * d;
+		g[j] += a[j] * wy;
+	}
+}
+
 /*
  * Huber regression of one step by iteratively reweighted least squares:
  * the windows' features A (M, K; row-major) and targets Y (M); COEF (K)
- * holds the least-squares start and gets the result. Each pass takes the
- * residuals' robust scale s, weighs window i by min(1, C s / |r_i|), and
- * solves the weighted ridge problem as ar_solve does. At most HUBER_ITERS
- * passes; it stops early when the residuals moved by less than 1e-3 s on
- * average in the last one. W (M, K + 4) is scratch.
+ * holds the least-squares start and gets the result; GLS (K, K; upper,
+ * column-major) is A^T A, the least-squares fit's. Each pass takes the
+ * residuals' robust scale s, weighs window i by w_i = min(1, C s / |r_i|),
+ * and solves the weighted ridge problem as ar_solve does. A^T W A is
+ * formed as A^T A less (1 - w_i) a_i a_i^T over the windows weighed down
+ * only (some 60% of them at the usual C), one dsyrk of those rows. At
+ * most HUBER_ITERS passes (three: six, the fixed point's neighbourhood,
+ * cost twice as much and moved bench-forecast by less than its noise; two
+ * leave too much of the spikes' pull in unit-arrobust); it stops early
+ * when the residuals moved by less than 1e-3 s on average. W (M, K + 3) is
+ * scratch.
  */
 static int huber_step(double *coef, const double *A, const double *y,
 		      size_t m, size_t k, double lambda, double c,
-		      double *G /* (k, k) */, double *g /* (k) */,
-		      double *w)
+		      const double *Gls, double *G /* (k, k) */,
+		      double *g /* (k) */, double *w)
 {
-	double *Aw = w, *r = w + m * k, *abs_ = r + m, *sw = abs_ + m;
-	double *prev = sw + m;
+	double *Ad = w, *r = w + m * k, *abs_ = r + m, *prev = abs_ + m;
 
-	for (int it = 0; it <= HUBER_ITERS; it++) {
+	for (int it = 0; it < HUBER_ITERS; it++) {
 		double s;
+		size_t md = 0;
 
-		/* r(M) = y(M) - A(M,K) coef(K) */
-		memcpy(r, y, m * sizeof(*r));
-		cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)m, (int)k, -1.0,
-			    A, (int)k, coef, 1, 1.0, r, 1);
+		/* r(M) = y(M) - A(M,K) coef(K): a loop, where a dgemv of
+		 * this size would wake BLAS's threads for little work */
+		for (size_t i = 0; i < m; i++)
+			r[i] = y[i] - dot(A + i * k, coef, k);
 		s = resid_scale(r, m, abs_);
 		if (!(s > 0) || !isfinite(s))
 			return 0;	/* an exact fit: nothing to reweigh */
@@ -394,24 +487,32 @@ static int huber_step(double *coef, const double *A, const double *y,
 			double moved = 0;
 			for (size_t i = 0; i < m; i++)
 				moved += fabs(r[i] - prev[i]);
-			if (it == HUBER_ITERS || moved < 1e-3 * s * (double)m)
+			if (moved < 1e-3 * s * (double)m)
 				return 0;
 		}
 		memcpy(prev, r, m * sizeof(*prev));
+		/* g(K) = A^T W y; Ad (md, K) = the rows weighed down, times
+		 * sqrt(1 - w_i) */
+		memset(g, 0, k * sizeof(*g));
 		for (size_t i = 0; i < m; i++) {
-			double a = fabs(r[i]), wi = a > c * s ? c * s / a : 1.0;
-			sw[i] = sqrt(wi);
-			for (size_t j = 0; j < k; j++)
-				Aw[i * k + j] = A[i * k + j] * sw[i];
-			abs_[i] = sw[i] * y[i];	/* scratch: the weighted y */
+			double a = fabs(r[i]), wi = 1.0;
+			if (a > c * s) {
+				wi = c * s / a;
+				weigh_row(Ad + md * k, g, A + i * k,
+					  sqrt(1.0 - wi), wi * y[i], k);
+				md++;
+			} else {
+				for (size_t j = 0; j < k; j++)
+					g[j] += A[i * k + j] * y[i];
+			}
 		}
-		/* g(K) = Aw(M,K)^T (sw y)(M) = A^T W y */
-		cblas_dgemv(CblasRowMajor, CblasTrans, (int)m, (int)k, 1.0, Aw,
-			    (int)k, abs_, 1, 0.0, g, 1);
-		/* G(K,K) = Aw(M,K)^T Aw(M,K) = A^T W A: its lower triangle
+		/* G(K,K) = A^T A - Ad^T Ad = A^T W A: its lower triangle
 		 * row-major is the upper column-major one ar_solve reads */
-		cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans, (int)k,
-			    (int)m, 1.0, Aw, (int)k, 0.0, G, (int)k);
+		memcpy(G, Gls, k * k * sizeof(*G));
+		if (md)
+			cblas_dsyrk(CblasRowMajor, CblasLower, CblasTrans,
+				    (int)k, (int)md, -1.0, Ad, (int)k, 1.0, G,
+				    (int)k);
 		/* the solution comes back in g (coef[j] = g[j] / D[j] reads
 		 * only g[j]) */
 		int rc = ar_solve(g, G, g, k, lambda);
@@ -422,48 +523,74 @@ static int huber_step(double *coef, const double *A, const double *y,
 	return 0;
 }
 
-int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
-		     size_t H, size_t p, size_t day, size_t week,
-		     double lambda, double c)
+/* Each step of AR, fitted by least squares on x[0..n_train-1], refitted
+ * by Huber regression (C > 0). */
+static int ar_huber_refit(struct shd_ar *ar, const double *x, size_t n_train,
+			  double lambda, double c, const double *Gls)
 {
 	double *A = NULL, *y = NULL, *w = NULL, *G = NULL, *g = NULL;
-	int rc;
+	double *L = NULL;
+	unsigned char *ok = NULL;
+	size_t k = ar->k, p = ar->p, H = ar->H;
+	int rc = 0;
 
-	if (!(c >= 0) || !isfinite(c))
-		return SHD_EINVAL;
-	rc = shd_ar_fit(ar, x, n_train, H, p, day, week, lambda);
-	if (rc || c == 0 || n_train == 0)
-		return rc;
-	size_t k = ar->k;
+	if (n_train == 0)
+		return 0;
+	/* the lag rows of every origin, formed once for all steps */
+	L = malloc(n_train * p * sizeof(*L));
+	ok = malloc(n_train);
 	A = malloc(n_train * k * sizeof(*A));
 	y = malloc(n_train * sizeof(*y));
-	w = malloc(n_train * (k + 4) * sizeof(*w));
+	w = malloc(n_train * (k + 3) * sizeof(*w));
 	G = malloc(k * k * sizeof(*G));
 	g = malloc(k * sizeof(*g));
-	if (!A || !y || !w || !G || !g) {
+	if (!L || !ok || !A || !y || !w || !G || !g) {
 		rc = SHD_ENOMEM;
 		goto out;
 	}
+	for (size_t t = p - 1; t + 1 < n_train; t++)
+		ok[t] = (unsigned char)lag_row(x, t, p, L + t * p);
 	for (size_t h = 1; h <= H && rc == 0; h++) {
 		size_t m = 0;
 		for (size_t t = p - 1; t + h < n_train; t++) {
-			double yt = x[t + h] - x[t];
-			if (!isfinite(yt) || !ar_features(ar, x, t, h, A + m * k))
+			double yt = x[t + h] - x[t], sv[2] = { 0, 0 };
+			if (!ok[t] || !isfinite(yt) ||
+			    !season_row(ar, x, t, h, sv))
 				continue;
+			put_features(ar, L + t * p, sv, A + m * k);
 			y[m++] = yt;
 		}
 		if (m < 2 * k)
 			continue;	/* too few windows to weigh: LS */
 		/* g is the solver's scratch: it returns the candidate */
 		rc = huber_step(ar->coef + (h - 1) * k, A, y, m, k, lambda, c,
-				G, g, w);
+				Gls + (h - 1) * k * k, G, g, w);
 	}
 out:
+	free(L);
+	free(ok);
 	free(A);
 	free(y);
 	free(w);
 	free(G);
 	free(g);
+	return rc;
+}
+
+int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
+		     size_t H, size_t p, size_t day, size_t week,
+		     double lambda, double c)
+{
+	double *Gls = NULL;
+	int rc;
+
+	if (!(c >= 0) || !isfinite(c))
+		return SHD_EINVAL;
+	rc = ar_fit_ls(ar, x, n_train, H, p, day, week, lambda,
+		       c > 0 ? &Gls : NULL);
+	if (!rc && c > 0 && Gls)
+		rc = ar_huber_refit(ar, x, n_train, lambda, c, Gls);
+	free(Gls);
 	return rc;
 }
 
@@ -530,17 +657,22 @@ int shd_ar_fit_select(struct shd_ar *ar, const double *x, size_t n_train,
 		      size_t n_val, size_t H, size_t p, size_t day,
 		      size_t week, double lambda, double c)
 {
-	struct shd_ar plain;
+	struct shd_ar plain = { 0 };
 	double *d = NULL, *fs = NULL, *fn = NULL, es, en;
+	double *Gls = NULL, *Gpl = NULL;	/* their A^T A */
 	int rc;
 
-	rc = shd_ar_fit_huber(ar, x, n_train, H, p, day, week, lambda, c);
+	if (!(c >= 0) || !isfinite(c))
+		return SHD_EINVAL;
+	rc = ar_fit_ls(ar, x, n_train, H, p, day, week, lambda,
+		       c > 0 ? &Gls : NULL);
 	if (rc || (!ar->day && !ar->week) || n_val == 0)
-		return rc;
-	rc = shd_ar_fit_huber(&plain, x, n_train, H, p, 0, 0, lambda, c);
+		goto robust;
+	rc = ar_fit_ls(&plain, x, n_train, H, p, 0, 0, lambda,
+		       c > 0 ? &Gpl : NULL);
 	d = malloc(n_val * sizeof(*d));
-	fs = malloc(H * sizeof(*fs));
-	fn = malloc(H * sizeof(*fn));
+	fs = calloc(H, sizeof(*fs));
+	fn = calloc(H, sizeof(*fn));
 	if (!rc && (!d || !fs || !fn))
 		rc = SHD_ENOMEM;
 	if (!rc) {
@@ -550,14 +682,22 @@ int shd_ar_fit_select(struct shd_ar *ar, const double *x, size_t n_train,
 		if (!(es < en && z > SHD_DM_Z)) {
 			/* the seasons did not earn their place: swap */
 			struct shd_ar tmp = *ar;
+			double *t = Gls;
 			*ar = plain;
 			plain = tmp;
+			Gls = Gpl;
+			Gpl = t;
 		}
 	}
 	shd_ar_release(&plain);
 	free(d);
 	free(fs);
 	free(fn);
+robust:
+	if (!rc && c > 0 && Gls)
+		rc = ar_huber_refit(ar, x, n_train, lambda, c, Gls);
+	free(Gls);
+	free(Gpl);
 	return rc;
 }
 

@@ -100,13 +100,13 @@ int shd_ar_fit(struct shd_ar *ar, const double *x, size_t n_train, size_t H,
 
 /*
  * As shd_ar_fit, then each step's coefficients are refitted by Huber
- * regression (iteratively reweighted least squares from the least-squares
- * fit, the same ridge): a window whose residual is more than C robust
- * residual scales (1.4826 times the median absolute residual) counts as
- * if its residual were C scales, so a few spikes no longer pull the fit
- * the way their squares did. C = 0 is least squares; 1.345 is the usual
- * constant (95% efficiency on Gaussian noise). A step with fewer than 2k
- * windows keeps its least-squares coefficients.
+ * regression (at most three passes of iteratively reweighted least squares
+ * from the least-squares fit, the same ridge): a window whose residual is
+ * more than C robust residual scales (1.4826 times the median absolute
+ * residual) counts as if its residual were C scales, so a few spikes no
+ * longer pull the fit the way their squares did. C = 0 is least squares;
+ * 1.345 is the usual constant (95% efficiency on Gaussian noise). A step
+ * with fewer than 2k windows keeps its least-squares coefficients.
  * Returns as shd_ar_fit does; SHD_EINVAL also for C < 0 or not finite.
  */
 int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
@@ -116,7 +116,9 @@ int shd_ar_fit_huber(struct shd_ar *ar, const double *x, size_t n_train,
 /*
  * As shd_ar_fit_huber with the seasons DAY and WEEK, but the seasonal
  * features must earn their place: a second fit without any season is
- * made, and the seasonal one is kept only when, over the validation range
+ * made (the two compared are the least-squares fits, and only the one kept
+ * is refitted by Huber regression, which halves the cost of the robust
+ * fit), and the seasonal one is kept only when, over the validation range
  * x[n_train .. n_train+n_val-1] (origins t >= n_train-1, targets inside
  * the range), its mean absolute error is lower and the Diebold-Mariano
  * statistic (shd_dm_stat, lags H-1) of the per-origin differences exceeds

@@ -79,6 +79,118 @@ static void test_huber_resists_spikes(void)
 	free(x);
 }
 
+/* Solves the K x K system M z = b (M row-major, overwritten; K <= 8) by
+ * Gaussian elimination with partial pivoting; z in b. */
+static void solve_small(double *M, double *b, size_t k)
+{
+	for (size_t c = 0; c < k; c++) {
+		size_t piv = c;
+		for (size_t i = c + 1; i < k; i++)
+			if (fabs(M[i * k + c]) > fabs(M[piv * k + c]))
+				piv = i;
+		for (size_t j = 0; j < k; j++) {
+			double t = M[c * k + j];
+			M[c * k + j] = M[piv * k + j];
+			M[piv * k + j] = t;
+		}
+		double t = b[c];
+		b[c] = b[piv];
+		b[piv] = t;
+		for (size_t i = c + 1; i < k; i++) {
+			double f = M[i * k + c] / M[c * k + c];
+			for (size_t j = c; j < k; j++)
+				M[i * k + j] -= f * M[c * k + j];
+			b[i] -= f * b[c];
+		}
+	}
+	for (size_t c = k; c-- > 0;) {
+		for (size_t j = c + 1; j < k; j++)
+			b[c] -= M[c * k + j] * b[j];
+		b[c] /= M[c * k + c];
+	}
+}
+
+/* The weighted ridge fit as forecast.h defines it, formed row by row:
+ * (A^T W A + lambda D^2) coef = A^T W y, D the columns' weighted norms. */
+static void ridge_ref(double *coef, const double *A, const double *y,
+		      const double *w, size_t m, size_t k, double lambda)
+{
+	double M[64], b[8], d[8];
+
+	for (size_t a = 0; a < k; a++) {
+		b[a] = 0;
+		for (size_t j = 0; j < k; j++) {
+			double sum = 0;
+			for (size_t i = 0; i < m; i++)
+				sum += w[i] * A[i * k + a] * A[i * k + j];
+			M[a * k + j] = sum;
+		}
+		for (size_t i = 0; i < m; i++)
+			b[a] += w[i] * A[i * k + a] * y[i];
+	}
+	for (size_t a = 0; a < k; a++)
+		d[a] = sqrt(M[a * k + a]);
+	for (size_t a = 0; a < k; a++)
+		M[a * k + a] += lambda * d[a] * d[a];
+	solve_small(M, b, k);
+	memcpy(coef, b, k * sizeof(*coef));
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The Huber fit is reweighted least squares from the least-squares start:
+ * three passes, each weighing window i by min(1, C s / |r_i|), s 1.4826
+ * times the upper median |r|. Redone here the plain way (every weighted
+ * normal equation summed afresh), its coefficients must be the library's,
+ * which forms A^T W A as a downdate of A^T A.
+ */
+static void test_huber_matches_reweighting(void)
+{
+	enum { N = 600, NTR = 500, P = 3, K = P, H = 2 };
+	const double c = 1.0, lambda = 1e-3;
+	double x[N], A[NTR * K], y[NTR], w[NTR], r[NTR], a[NTR], coef[K];
+	struct shd_ar hub;
+
+	ar1(x, N, N, 16);
+	EXPECT_EQ_INT(shd_ar_fit_huber(&hub, x, NTR, H, P, 0, 0, lambda, c),
+		      0);
+	for (size_t h = 1; h <= H; h++) {
+		size_t m = 0;
+		for (size_t t = P - 1; t + h < NTR; t++) {
+			for (size_t l = 1; l < P; l++)
+				A[m * K + l - 1] = x[t] - x[t - l];
+			A[m * K + K - 1] = 1.0;
+			y[m++] = x[t + h] - x[t];
+		}
+		for (size_t i = 0; i < m; i++)
+			w[i] = 1;
+		ridge_ref(coef, A, y, w, m, K, lambda);
+		for (int it = 0; it < 3; it++) {
+			for (size_t i = 0; i < m; i++) {
+				r[i] = y[i];
+				for (size_t j = 0; j < K; j++)
+					r[i] -= A[i * K + j] * coef[j];
+				a[i] = fabs(r[i]);
+			}
+			qsort(a, m, sizeof(*a), cmp_double);
+			double s = 1.4826 * a[m / 2];
+			for (size_t i = 0; i < m; i++)
+				w[i] = fabs(r[i]) > c * s ? c * s / fabs(r[i])
+							  : 1.0;
+			ridge_ref(coef, A, y, w, m, K, lambda);
+		}
+		for (size_t j = 0; j < K; j++)
+			EXPECT_NEAR(hub.coef[(h - 1) * K + j], coef[j],
+				    1e-9 * (1 + fabs(coef[j])));
+	}
+	shd_ar_release(&hub);
+}
+
 /* Without outliers, Huber and least squares forecast about the same. */
 static void test_huber_clean_data(void)
 {
@@ -151,6 +263,15 @@ static void test_select_seasons(void)
 					1.0), 0);
 	EXPECT_EQ_INT(sel.day, DAY);
 	EXPECT_EQ_INT(sel.k, P - 1 + 1 + 1);
+	/* the one kept is refitted robustly: the Huber fit with its seasons */
+	EXPECT_EQ_INT(shd_ar_fit_huber(&plain, x, NTR, H, P, DAY, 0, 1e-3,
+				       1.0), 0);
+	EXPECT_EQ_INT(plain.k, sel.k);
+	EXPECT(memcmp(sel.coef, plain.coef, H * sel.k * sizeof(double)) == 0);
+	shd_ar_release(&plain);
+	EXPECT_EQ_INT(shd_ar_fit(&plain, x, NTR, H, P, DAY, 0, 1e-3), 0);
+	EXPECT(memcmp(sel.coef, plain.coef, H * sel.k * sizeof(double)) != 0);
+	shd_ar_release(&plain);
 	shd_ar_release(&sel);
 	/* no validation range: the seasons stay */
 	EXPECT_EQ_INT(shd_ar_fit_select(&sel, x, NTR, 0, H, P, DAY, 0, 1e-3,
@@ -244,6 +365,7 @@ static void test_dm_stat(void)
 
 static const struct harness_case cases[] = {
 	TEST(test_huber_resists_spikes),
+	TEST(test_huber_matches_reweighting),
 	TEST(test_huber_clean_data),
 	TEST(test_huber_edges),
 	TEST(test_select_seasons),
