@@ -58,7 +58,8 @@ struct parser {
 	struct shd_acc *a;
 	const char *name;	/* of the input, for messages */
 	const struct shd_parse_opts *o;
-	struct shd_diag *d;
+	struct shd_diag *d;	/* the caller's, or own_diag */
+	struct shd_diag own_diag;
 	char delim;
 
 	/* Lines: the buffer, where the next line starts, its number. */
@@ -1340,7 +1341,7 @@ static void parser_init(struct parser *P, struct shd_acc *a, const char *name,
 	P->a = a;
 	P->name = name ? name : "<input>";
 	P->o = o ? o : &no_opts;
-	P->d = d;
+	P->d = d ? d : &P->own_diag;
 	P->kcol = P->tcol = -1;
 }
 
@@ -1348,14 +1349,9 @@ int shd_parse_delimited(struct shd_acc *a, const char *buf, size_t len,
 			const char *name, const struct shd_parse_opts *o,
 			struct shd_diag *d)
 {
-	struct shd_diag local;
 	struct parser P;
 	int rc;
 
-	if (!d) {
-		memset(&local, 0, sizeof local);
-		d = &local;
-	}
 	parser_init(&P, a, name, o, d);
 	P.buf = buf;
 	P.len = buf ? len : 0;
@@ -1369,14 +1365,9 @@ int shd_parse_delimited_pieces(struct shd_acc *a, struct shd_pieces *pc,
 			       const struct shd_parse_opts *o,
 			       struct shd_diag *d)
 {
-	struct shd_diag local;
 	struct parser P;
 	int rc;
 
-	if (!d) {
-		memset(&local, 0, sizeof local);
-		d = &local;
-	}
 	parser_init(&P, a, name, o, d);
 	P.pc = pc;
 	P.wcap = pc->headlen > PIECE ? pc->headlen : PIECE;
