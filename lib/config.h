@@ -44,7 +44,8 @@ struct shd_metric_conf {
 	double target;		/* utilization to size for, (0, 1] */
 	double headroom;	/* over the predicted peak for limits, >= 0 */
 	double capacity;	/* for shd-drift; NaN: none */
-	double limit;		/* for shd-drift's severity; NaN: none */
+	double limit;		/* shd-drift's severity, shd-plan's bound for a
+				 * percent metric sizing cpu or memory; NaN: none */
 	unsigned drives;	/* bit (1u << knob) per knob it sizes */
 };
 

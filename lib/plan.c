@@ -92,7 +92,13 @@ static double size_knob(int k, const struct shd_metric_conf *m,
 		 * headroom more */
 		if (m->unit == SHD_UNIT_PERCENT && hi >= 100)
 			need = fmax(need, from * (1 + m->headroom));
-		if (from > 0 && fabs(need / from - 1) <= TOLERANCE)
+		/* a percent metric's limit (shd-drift's critical line) holds
+		 * for the size too: the upper bound at most the limit, and
+		 * what that takes is never within the tolerance */
+		if (m->unit == SHD_UNIT_PERCENT && m->limit > 0 &&
+		    hi > m->limit && from > 0)
+			need = fmax(need, from * hi / m->limit);
+		else if (from > 0 && fabs(need / from - 1) <= TOLERANCE)
 			return from;
 		if (k == SHD_KNOB_CPU)
 			return fmax(ceil(need * 1000 - 1e-9) / 1000, 0.001);

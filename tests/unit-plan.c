@@ -279,6 +279,40 @@ static void test_limits(void)
 	fx_release(&x);
 }
 
+/*
+ * A percent metric's limit bounds the size too: a cgroup at 81% of its
+ * quota with a limit of 80 (shd-drift's critical) gets the quota that
+ * brings the upper bound to the limit, even where peak + headroom would
+ * be within the tolerance; under the limit, the tolerance holds.
+ */
+static void test_limit_bounds(void)
+{
+	static const char text[] =
+	"{ \"resources\": { \"cg\": { \"cpu\": { \"current\": \"200m\", \"max\": 2 },\n"
+	"  \"metrics\": { \"cpu\": { \"limit\": 80 } },\n"
+	"  \"executor\": { \"type\": \"command\", \"argv\": [\"true\"] } } } }\n";
+	struct fx x;
+	const struct shd_action *a;
+	char err[512] = "";
+
+	for (int over = 0; over < 2; over++) {
+		memset(&x, 0, sizeof(x));
+		if (shd_config_load(&x.c, put("limit.json", text), err,
+				    sizeof(err)))
+			FAIL_AT("config: %s", err);
+		shd_plan_init(&x.p);
+		/* peak 81.2% of 0.2 cores, + 20% = 0.195: within 10% */
+		obs(&x, "cg", "cpu", 81.2, 81.2, over ? 86.64 : 79, 1);
+		EXPECT_EQ_INT(build(&x, NULL, 0), 0);
+		a = find(x.p.act, x.p.nact, "cg", SHD_KNOB_CPU);
+		if (over)	/* 0.2 * 86.64 / 80 = 0.2166 -> 217m */
+			EXPECT(a && a->from == 0.2 && a->to == 0.217);
+		else
+			EXPECT(a == NULL);
+		fx_release(&x);
+	}
+}
+
 static void test_storage(void)
 {
 	struct fx x;
@@ -454,6 +488,7 @@ static const struct harness_case cases[] = {
 	TEST(test_suppressed),
 	TEST(test_journal),
 	TEST(test_limits),
+	TEST(test_limit_bounds),
 	TEST(test_storage),
 	TEST(test_file),
 	TEST(test_bad_files),
