@@ -310,55 +310,6 @@ static int fd_more(struct shd_pieces *pc, char *buf, size_t cap, size_t *got)
 	return 0;
 }
 
-int shd_pieces_all(struct shd_pieces *pc, char **bufp, size_t *lenp)
-{
-	size_t len = pc->headlen, cap = len + CHUNK_MIN;
-	char *buf = malloc(cap);
-
-	if (!buf)
-		goto nomem;
-	memcpy(buf, pc->head, len);
-	for (;;) {
-		size_t got;
-		int r;
-
-		if (cap - len < 2) {
-			size_t ncap = cap * 2 > MEMBER_MAX + 2 ? MEMBER_MAX + 2
-							       : cap * 2;
-			char *nbuf;
-
-			if (ncap - len < 2) {
-				free(buf);
-				snprintf(pc->err, sizeof(pc->err), "more than "
-					 "4 GiB to read whole, not read (hint: "
-					 "write it, decompressed, to a plain "
-					 "file first)");
-				return SHD_EFORMAT;
-			}
-			if (!(nbuf = realloc(buf, ncap))) {
-				free(buf);
-				goto nomem;
-			}
-			buf = nbuf;
-			cap = ncap;
-		}
-		if ((r = pc->more(pc, buf + len, cap - len - 1, &got)) < 0) {
-			free(buf);
-			return r;
-		}
-		if (got == 0)
-			break;
-		len += got;
-	}
-	buf[len] = '\0';
-	*bufp = buf;
-	*lenp = len;
-	return 0;
-nomem:
-	snprintf(pc->err, sizeof(pc->err), "out of memory");
-	return SHD_ENOMEM;
-}
-
 /* Makes room for NEED bytes plus a NUL in *BUFP (capacity *CAPP). */
 static int reserve(char **bufp, size_t *capp, size_t need)
 {
@@ -377,6 +328,45 @@ static int reserve(char **bufp, size_t *capp, size_t need)
 	*bufp = nbuf;
 	*capp = ncap;
 	return 0;
+}
+
+int shd_pieces_all(struct shd_pieces *pc, char **bufp, size_t *lenp)
+{
+	char *buf = NULL;
+	size_t len = pc->headlen, cap = 0, got;
+	int r;
+
+	if (reserve(&buf, &cap, len) < 0)
+		goto nomem;
+	if (len)
+		memcpy(buf, pc->head, len);
+	do {
+		if (cap - len < 2) {	/* room to read at least a byte */
+			if (len >= MEMBER_MAX) {
+				free(buf);
+				snprintf(pc->err, sizeof(pc->err), "more than "
+					 "4 GiB to read whole, not read (hint: "
+					 "write it, decompressed, to a plain "
+					 "file first)");
+				return SHD_EFORMAT;
+			}
+			if (reserve(&buf, &cap, len + 1) < 0)
+				goto nomem;
+		}
+		if ((r = pc->more(pc, buf + len, cap - len - 1, &got)) < 0) {
+			free(buf);
+			return r;
+		}
+		len += got;
+	} while (got);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+nomem:
+	free(buf);
+	snprintf(pc->err, sizeof(pc->err), "out of memory");
+	return SHD_ENOMEM;
 }
 
 static int archive_fail(const struct input *in, struct archive *ar,

@@ -115,6 +115,11 @@ EOF
 shd-ingest <"$TDATA/cw.json" | shd-cat -e -H >"$T/got"
 shd-ingest "$TDATA/cw.json" | shd-cat -e -H | cmp -s - "$T/got" ||
 	fail "cloudwatch from stdin differs from the file"
+# JSON past the first 64 KiB of a pipe is gathered whole (shd_pieces_all)
+{ cat "$TDATA/prom-matrix.json"; head -c 200000 /dev/zero | tr '\0' ' '; } |
+	shd-ingest | shd-cat -e -H >"$T/got"
+shd-ingest "$TDATA/prom-matrix.json" | shd-cat -e -H | cmp -s - "$T/got" ||
+	fail "Prometheus JSON of 200 KB on a pipe differs from the file"
 # a pipe (not a file that could be mapped), and compressed
 # shellcheck disable=SC2002
 cat "$DATA/fleet.csv.gz" | shd-ingest - | shd-cat --info >"$T/info"
