@@ -10,36 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pieces.h"
 #include "shd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct src {
-	const char *text;
-	size_t len, pos, piece;
-};
-
-static int more(struct shd_pieces *pc, char *buf, size_t cap, size_t *got)
-{
-	struct src *s = pc->src;
-	size_t n = s->len - s->pos;
-
-	if (n > s->piece)
-		n = s->piece;
-	if (n > cap)
-		n = cap;
-	memcpy(buf, s->text + s->pos, n);
-	s->pos += n;
-	*got = n;
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct shd_parse_opts o = { .default_key = "fuzz" };
 	struct shd_diag d1, d2;
 	struct shd_acc *a1, *a2;
-	struct src s;
+	struct pieces_src s;
 	struct shd_pieces pc;
 	char *text;
 	int rc1, rc2;
@@ -56,14 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&d1, 0, sizeof d1);
 	d1.skip_bad = data[0] & 1;
 	d2 = d1;
-	s = (struct src){ text, size - 1, 0,
-			  data[0] == 0xff ? 4093 : (size_t)data[0] + 1 };
-	memset(&pc, 0, sizeof pc);
-	pc.headlen = s.len < s.piece ? s.len : s.piece;
-	pc.head = text;
-	pc.more = more;
-	pc.src = &s;
-	s.pos = pc.headlen;
+	pieces_init(&pc, &s, text, size - 1,
+		    data[0] == 0xff ? 4093 : (size_t)data[0] + 1, SIZE_MAX);
 
 	rc1 = shd_parse_delimited(a1, text, size - 1, "fuzz.csv", &o, &d1);
 	rc2 = shd_parse_delimited_pieces(a2, &pc, "fuzz.csv", &o, &d2);

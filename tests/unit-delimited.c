@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "pieces.h"
 #include "shd.h"
 
 /*
@@ -74,45 +75,16 @@ static char *dump(struct shd_acc *a)
 	return text;
 }
 
-/* A member in pieces: TEXT (LEN bytes) given PIECE bytes at a time, a
- * read error instead of the bytes from FAIL_AT on (SIZE_MAX: none). */
-struct src {
-	const char *text;
-	size_t len, pos, piece, fail_at;
-};
-
-static int src_more(struct shd_pieces *pc, char *buf, size_t cap,
-		    size_t *got)
-{
-	struct src *s = pc->src;
-	size_t n = s->len - s->pos;
-
-	if (n > s->piece)
-		n = s->piece;
-	if (n > cap)
-		n = cap;
-	if (s->pos >= s->fail_at) {
-		snprintf(pc->err, sizeof(pc->err), "Input/output error");
-		return SHD_EIO;
-	}
-	if (s->pos + n > s->fail_at)
-		n = s->fail_at - s->pos;
-	memcpy(buf, s->text + s->pos, n);
-	s->pos += n;
-	*got = n;
-	return 0;
-}
-
 /* shd_parse_delimited_pieces of TEXT (LEN bytes), PIECE bytes at a time
  * (the head too), into A with O and D. */
 static int parse_pieces(struct shd_acc *a, const char *text, size_t len,
 			size_t piece, size_t fail_at,
 			const struct shd_parse_opts *o, struct shd_diag *d)
 {
-	struct src s = { text, len, 0, piece, fail_at };
-	struct shd_pieces pc = { text, 0, src_more, &s, "" };
+	struct pieces_src s;
+	struct shd_pieces pc;
 
-	s.pos = pc.headlen = len < piece ? len : piece;
+	pieces_init(&pc, &s, text, len, piece, fail_at);
 	return shd_parse_delimited_pieces(a, &pc, "in.csv", o, d);
 }
 
