@@ -6,7 +6,8 @@
  * alert and allocation streams (each known by its columns) and
  * shd-apply's journal; writes a PNG, SVG or PDF (gnuplot found at run
  * time), or the gnuplot script (--script). The script itself is
- * lib/plot.c's; this reads the inputs into it.
+ * lib/plot.c's and lib/plotread.c reads the streams into it; this reads
+ * the options, the limits and the journal.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -95,60 +96,10 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
-enum kind { K_UTIL, K_FORECAST, K_ALERTS, K_ALLOC, K_N };
-static const char *const kind_name[K_N] = { "utilization", "forecast",
-					    "alert", "allocation" };
-
 /* A --limit M=L. */
 struct limit {
 	char *metric;
 	double v;
-};
-
-/* Forecast columns of one metric; -1 where absent. */
-struct fcm {
-	char name[128];
-	int pred, lo, hi, cur, act;
-	char unit[64];
-};
-
-/* One forecast row of the resource: values per metric, 5 each. */
-struct fcrow {
-	int64_t t, origin, step;
-};
-
-/* One allocation row of the resource (policy: an index of replay.h's). */
-struct arow {
-	int64_t t;
-	int policy;
-	double alloc, util;
-};
-
-#define NAMES_SHOWN 5
-
-struct ctx {
-	struct shd_plot *p;
-	const char *want;	/* -r NAME, or NULL */
-	char *chosen;		/* whose rows are kept */
-	int several;		/* no -r and a second resource came */
-	char *seen[NAMES_SHOWN];	/* resources seen, for the message */
-	size_t nseen;
-	int more;		/* and others */
-	int fixed_panels;	/* --metrics: no panel added */
-	int64_t interval;
-	const char *kind_path[K_N];	/* the input of each kind */
-	size_t rows;		/* rows of the resource, all inputs */
-	/* the forecast stream, kept until its mode is known */
-	struct fcm *fm;
-	size_t nfm;
-	struct fcrow *fr;
-	double *fv;		/* (nfr, nfm, 5): pred lo hi cur act */
-	size_t nfr, capfr;
-	long horizon;
-	/* the allocation stream: its rows, the metric and its unit */
-	struct arow *ar;
-	size_t nar, capar;
-	char *ametric, *aunit;
 };
 
 static void oom(void)
@@ -156,448 +107,34 @@ static void oom(void)
 	cli_die(EXIT_SYSTEM, "out of memory");
 }
 
-static double value_at(const struct shd_frame *f, int j, size_t i)
+/* Reads the stream at PATH into the plot, or dies saying why. */
+static void read_input(struct shd_plotin *in, const char *path)
 {
-	if (j < 0)
-		return NAN;
-	switch (f->types[j]) {
-	case SHD_F64: return SHD_F64COL(f, j)[i];
-	case SHD_F32: return SHD_F32COL(f, j)[i];
-	case SHD_I64: return (double)SHD_I64COL(f, j)[i];
-	case SHD_U8: return SHD_U8COL(f, j)[i];
-	default: return NAN;
-	}
-}
+	char err[1024];
+	int fd = cli_open_in(path), rc;
 
-static int numeric(enum shd_type t)
-{
-	return t == SHD_F64 || t == SHD_F32 || t == SHD_I64;
-}
-
-/* Column NAME of type TYPE (0: any numeric), or -1. */
-static int col_of(const struct shd_schema *s, const char *name, int type)
-{
-	int j = shd_schema_find(s, name);
-
-	if (j < 0)
-		return -1;
-	if (type ? s->cols[j].type != (enum shd_type)type
-		 : !numeric(s->cols[j].type))
-		return -1;
-	return j;
-}
-
-/* What kind of stream S is, or die naming PATH. */
-static enum kind kind_of(const struct shd_schema *s, const char *path)
-{
-	size_t nmetric = 0;
-
-	if (col_of(s, "time", SHD_TIME) < 0 ||
-	    col_of(s, "resource", SHD_KEY) < 0)
-		cli_die(EXIT_BADINPUT, "%s: not a stream shd-plot knows: no "
-			"'time' and 'resource' columns", path);
-	if (col_of(s, "metric", SHD_KEY) >= 0 &&
-	    col_of(s, "severity", SHD_KEY) >= 0 &&
-	    col_of(s, "cur", 0) >= 0 && col_of(s, "kept", SHD_U8) >= 0)
-		return K_ALERTS;
-	if (col_of(s, "policy", SHD_KEY) >= 0 && col_of(s, "alloc", 0) >= 0 &&
-	    col_of(s, "util", 0) >= 0)
-		return K_ALLOC;
-	if (col_of(s, "origin", SHD_TIME) >= 0 && col_of(s, "step", 0) >= 0) {
-		for (size_t j = 0; j < s->ncols; j++) {
-			size_t l = strlen(s->cols[j].name);
-
-			if (l > 5 && !strcmp(s->cols[j].name + l - 5, ".pred"))
-				return K_FORECAST;
-		}
-		cli_die(EXIT_BADINPUT, "%s: not a forecast stream shd-plot "
-			"knows: no 'M.pred' column", path);
-	}
-	for (size_t j = 0; j < s->ncols; j++)
-		if (numeric(s->cols[j].type))
-			nmetric++;
-	if (!nmetric)
-		cli_die(EXIT_BADINPUT, "%s: not a stream shd-plot knows: no "
-			"metric column (utilization, forecast, alerts or "
-			"allocations)", path);
-	return K_UTIL;
-}
-
-static void note_seen(struct ctx *c, const char *name)
-{
-	for (size_t k = 0; k < c->nseen; k++)
-		if (!strcmp(c->seen[k], name))
-			return;
-	if (c->nseen == NAMES_SHOWN)
-		c->more = 1;
-	else if (!(c->seen[c->nseen++] = strdup(name)))
-		oom();
-}
-
-/*
- * Is row I of F the resource's? Without -r the first resource seen is
- * chosen; a second one is noted (and the run ends after this input).
- */
-static int mine(struct ctx *c, const struct shd_frame *f, int jr, size_t i,
-		uint32_t *id, int *have_id)
-{
-	uint32_t k = SHD_KEYCOL(f, jr)[i];
-	const char *name;
-
-	if (*have_id && (k == *id || c->want))
-		return k == *id;
-	name = shd_dict_str(f->dict, k, NULL);
-	if (!c->chosen) {
-		if (!(c->chosen = strdup(name)))
-			oom();
-		note_seen(c, name);
-		*id = k;
-		*have_id = 1;
-		return 1;
-	}
-	if (!c->want && strcmp(name, c->chosen) != 0) {
-		c->several = 1;
-		note_seen(c, name);
-	}
-	return 0;
-}
-
-/*
- * The index of METRIC's panel (added when new unless --metrics fixed
- * them; UNIT noted), or -1. Panels move when one is added: keep indexes.
- */
-static long panel_for(struct ctx *c, const char *metric, const char *unit)
-{
-	struct shd_plot_panel *pn = shd_plot_find(c->p, metric);
-
-	if (!pn && c->fixed_panels)
-		return -1;
-	if (!(pn = shd_plot_panel(c->p, metric, unit)))
-		oom();
-	return pn - c->p->panel;
-}
-
-static void add(struct ctx *c, long pi, int layer, int64_t t, double v,
-		double lo, double hi, int kept)
-{
-	struct shd_plot_pt pt = { t, v, lo, hi, kept };
-
-	if (pi >= 0 && shd_plot_add(&c->p->panel[pi], layer, &pt) < 0)
-		oom();
-}
-
-/* The forecast's metric columns (M.pred, M.lo, M.hi, M.cur, M). */
-static void forecast_cols(struct ctx *c, const struct shd_schema *s)
-{
-	for (size_t j = 0; j < s->ncols; j++) {
-		const char *cn = s->cols[j].name;
-		size_t l = strlen(cn);
-		struct fcm *m;
-		char col[160];
-
-		if (l <= 5 || strcmp(cn + l - 5, ".pred") ||
-		    l - 5 >= sizeof(c->fm->name) || !numeric(s->cols[j].type))
-			continue;
-		if (!(c->fm = realloc(c->fm, (c->nfm + 1) * sizeof(*c->fm))))
-			oom();
-		m = &c->fm[c->nfm++];
-		snprintf(m->name, sizeof(m->name), "%.*s", (int)(l - 5), cn);
-		m->pred = (int)j;
-		snprintf(col, sizeof(col), "%s.lo", m->name);
-		m->lo = col_of(s, col, 0);
-		snprintf(col, sizeof(col), "%s.hi", m->name);
-		m->hi = col_of(s, col, 0);
-		snprintf(col, sizeof(col), "%s.cur", m->name);
-		m->cur = col_of(s, col, 0);
-		m->act = col_of(s, m->name, 0);
-		snprintf(m->unit, sizeof(m->unit), "%s", s->cols[j].unit);
-	}
-}
-
-static void forecast_row(struct ctx *c, const struct shd_frame *f, size_t i,
-			 int jt, int jo, int js)
-{
-	double *v;
-
-	if (c->nfr == c->capfr) {
-		c->capfr = c->capfr ? 2 * c->capfr : 256;
-		if (!(c->fr = realloc(c->fr, c->capfr * sizeof(*c->fr))) ||
-		    !(c->fv = realloc(c->fv, c->capfr * c->nfm * 5 *
-					     sizeof(*c->fv))))
-			oom();
-	}
-	c->fr[c->nfr].t = SHD_I64COL(f, jt)[i];
-	c->fr[c->nfr].origin = SHD_I64COL(f, jo)[i];
-	c->fr[c->nfr].step = (int64_t)value_at(f, js, i);
-	v = c->fv + c->nfr * c->nfm * 5;
-	for (size_t k = 0; k < c->nfm; k++) {
-		v[5 * k] = value_at(f, c->fm[k].pred, i);
-		v[5 * k + 1] = value_at(f, c->fm[k].lo, i);
-		v[5 * k + 2] = value_at(f, c->fm[k].hi, i);
-		v[5 * k + 3] = value_at(f, c->fm[k].cur, i);
-		v[5 * k + 4] = value_at(f, c->fm[k].act, i);
-	}
-	c->nfr++;
-}
-
-static void alloc_row(struct ctx *c, int64_t t, int policy, double alloc,
-		      double util)
-{
-	if (c->nar == c->capar) {
-		c->capar = c->capar ? 2 * c->capar : 1024;
-		if (!(c->ar = realloc(c->ar, c->capar * sizeof(*c->ar))))
-			oom();
-	}
-	c->ar[c->nar++] = (struct arow){ t, policy, alloc, util };
-}
-
-/* Reads the stream at PATH into the plot (or the forecast rows). */
-static void read_input(struct ctx *c, const char *path)
-{
-	struct shd_reader *r = NULL;
-	struct shd_frame f = { 0 };
-	const struct shd_schema *s;
-	enum kind kind;
-	int fd, rc, jt, jr, jm = -1, jo = -1, js = -1, jsev = -1, jc = -1,
-	    jk = -1, jp = -1, ja = -1, ju = -1;
-	struct { int j; long pi; } *um = NULL;
-	size_t num = 0;
-
-	fd = cli_open_in(path);
-	if ((rc = shd_reader_open(&r, fd, path)) < 0)
-		cli_die(cli_status(rc), "%s", r ? shd_reader_errmsg(r)
-						: shd_strerror(rc));
-	s = shd_reader_schema(r);
-	kind = kind_of(s, path);
-	if (c->kind_path[kind])
-		cli_die(EXIT_USAGE, "two %s streams ('%s', '%s'): give one "
-			"of each kind", kind_name[kind], c->kind_path[kind],
-			path);
-	c->kind_path[kind] = path;
-	jt = shd_schema_find(s, "time");
-	jr = shd_schema_find(s, "resource");
-	if (!c->interval)
-		c->interval = (int64_t)cli_meta_num(s, "interval_ms", 0, 1e12,
-						    0, path);
-	if (kind == K_UTIL) {
-		if (!(um = calloc(s->ncols, sizeof(*um))))
-			oom();
-		for (size_t j = 0; j < s->ncols; j++)
-			if ((int)j != jt && (int)j != jr &&
-			    numeric(s->cols[j].type)) {
-				um[num].j = (int)j;
-				um[num++].pi = panel_for(c, s->cols[j].name,
-							 s->cols[j].unit);
-			}
-	} else if (kind == K_FORECAST) {
-		jo = shd_schema_find(s, "origin");
-		js = shd_schema_find(s, "step");
-		forecast_cols(c, s);
-		if (!c->nfm)
-			cli_die(EXIT_BADINPUT, "%s: not a forecast stream "
-				"shd-plot knows: no numeric 'M.pred' column",
-				path);
-		c->p->coverage = cli_meta_num(s, "coverage", 0, 1,
-					      c->p->coverage, path);
-		c->horizon = (long)cli_meta_num(s, "horizon", 0, 1e6, 0, path);
-	} else if (kind == K_ALLOC) {
-		const char *m = shd_schema_meta(s, "metric");
-
-		jp = shd_schema_find(s, "policy");
-		ja = shd_schema_find(s, "alloc");
-		ju = shd_schema_find(s, "util");
-		/* the metric the policies size by; shd-replay names it */
-		if (!(c->ametric = strdup(m && *m ? m : "util")) ||
-		    !(c->aunit = strdup(s->cols[ju].unit)))
-			oom();
-	} else {
-		jm = shd_schema_find(s, "metric");
-		jsev = shd_schema_find(s, "severity");
-		jc = shd_schema_find(s, "cur");
-		jk = shd_schema_find(s, "kept");
-	}
-	if (shd_frame_init(&f, s, shd_reader_dict(r)) < 0)
-		oom();
-	while ((rc = shd_reader_next(r, &f)) == 0) {
-		uint32_t id = 0, pid[SHD_NPOL];
-		int have_id = 0, have_pol[SHD_NPOL];
-
-		if (c->chosen && shd_dict_find(f.dict, c->chosen,
-					       strlen(c->chosen), &id) == 0)
-			have_id = 1;
-		else if (c->chosen && c->want)
-			continue;	/* not in this block */
-		for (int k = 0; kind == K_ALLOC && k < SHD_NPOL; k++)
-			have_pol[k] = shd_dict_find(
-				f.dict, shd_policy_name[k],
-				strlen(shd_policy_name[k]), &pid[k]) == 0;
-		for (size_t i = 0; i < f.nrows; i++) {
-			int64_t t;
-
-			if (!mine(c, &f, jr, i, &id, &have_id))
-				continue;
-			c->rows++;
-			t = SHD_I64COL(&f, jt)[i];
-			if (kind == K_UTIL) {
-				for (size_t k = 0; k < num; k++)
-					add(c, um[k].pi, SHD_PLOT_ACTUAL, t,
-					    value_at(&f, um[k].j, i), NAN, NAN,
-					    0);
-			} else if (kind == K_FORECAST) {
-				forecast_row(c, &f, i, jt, jo, js);
-			} else if (kind == K_ALLOC) {
-				uint32_t k = SHD_KEYCOL(&f, jp)[i];
-				int pol = -1;
-
-				for (int q = 0; q < SHD_NPOL && pol < 0; q++)
-					if (have_pol[q] && pid[q] == k)
-						pol = q;
-				if (pol >= 0)	/* a policy unknown here: no */
-					alloc_row(c, t, pol,
-						  value_at(&f, ja, i),
-						  value_at(&f, ju, i));
-			} else {
-				const char *m = shd_dict_str(
-					f.dict, SHD_KEYCOL(&f, jm)[i], NULL);
-				const char *sev = shd_dict_str(
-					f.dict, SHD_KEYCOL(&f, jsev)[i], NULL);
-				char key[160];
-
-				if (!strcmp(sev, "info"))
-					continue;	/* --all: no alert */
-				snprintf(key, sizeof(key), "unit.%s", m);
-				add(c, panel_for(c, m, shd_schema_meta(s, key)),
-				    SHD_PLOT_ALERT, t, value_at(&f, jc, i),
-				    NAN, NAN, SHD_U8COL(&f, jk)[i] != 0);
-			}
-		}
-	}
-	if (rc != SHD_EOF)
-		cli_die(cli_status(rc), "%s", shd_reader_errmsg(r));
-	free(um);
-	shd_frame_release(&f);
-	shd_reader_free(r);
+	rc = shd_plotin_read(in, fd, path, err, sizeof(err));
 	if (fd != STDIN_FILENO)
 		close(fd);
+	if (rc)
+		cli_die(rc == SHD_EINVAL ? EXIT_USAGE : cli_status(rc), "%s",
+			err);
 }
 
-static int cmp_i64(const void *x, const void *y)
+/* --policies named SEL: a word on each that will not be drawn. */
+static void policy_warnings(const struct shd_plotin *in, unsigned sel)
 {
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	const char *path = shd_plotin_path(in, SHD_PLOTIN_ALLOC);
 
-	return (a > b) - (a < b);
-}
-
-/*
- * The forecast rows into layers: from one origin, its whole horizon
- * (starting at the value at the origin); from several (a rolling
- * forecast), the forecast made STEP steps ahead at the time it is for.
- * The forecast's actual values (M at time, M.cur at the origin) stand in
- * for a utilization stream where none was given.
- */
-static void forecast_layers(struct ctx *c, int step)
-{
-	struct shd_plot *p = c->p;
-	int64_t *o;
-	size_t no = 0;
-
-	if (!c->nfr)
+	if (!path) {
+		cli_warn("--policies: no allocation stream (shd-replay -o) "
+			 "among the inputs");
 		return;
-	if (!(o = malloc(c->nfr * sizeof(*o))))
-		oom();
-	for (size_t i = 0; i < c->nfr; i++)
-		o[i] = c->fr[i].origin;
-	qsort(o, c->nfr, sizeof(*o), cmp_i64);
-	for (size_t i = 0; i < c->nfr; i++)
-		if (!no || o[i] != o[no - 1])
-			o[no++] = o[i];
-	if (no == 1) {
-		p->origin = o[0];
-	} else {
-		p->step = step;
-		p->last_origin = o[no - 1];
 	}
-	free(o);
-	for (size_t k = 0; k < c->nfm; k++) {
-		long pi = panel_for(c, c->fm[k].name, c->fm[k].unit);
-		int from_util;
-
-		if (pi < 0)
-			continue;
-		from_util = p->panel[pi].n[SHD_PLOT_ACTUAL] > 0;
-		for (size_t i = 0; i < c->nfr; i++) {
-			const double *v = c->fv + (i * c->nfm + k) * 5;
-			const struct fcrow *r = &c->fr[i];
-
-			if (no == 1 && r->step == 1 && !isnan(v[3]))
-				add(c, pi, SHD_PLOT_FORECAST, r->origin, v[3],
-				    v[3], v[3], 0);
-			if (no == 1 || r->step == step)
-				add(c, pi, SHD_PLOT_FORECAST, r->t, v[0], v[1],
-				    v[2], 0);
-			if (!from_util) {
-				add(c, pi, SHD_PLOT_ACTUAL, r->origin, v[3],
-				    NAN, NAN, 0);
-				add(c, pi, SHD_PLOT_ACTUAL, r->t, v[4], NAN,
-				    NAN, 0);
-			}
-		}
-	}
-}
-
-/*
- * The allocation rows into two panels of series after the others, one
- * series per policy of SEL (a bit per replay.h's index) in replay.h's
- * order, so that shd's comes last, on top, and thicker: "allocation", as
- * steps (an allocation holds until the next), and "<metric> under each
- * policy", as lines. GIVEN: --policies named them, so a missing one is
- * worth a word. Returns the second panel's index, or -1.
- */
-static long alloc_layers(struct ctx *c, unsigned sel, int given)
-{
-	struct shd_plot *p = c->p;
-	size_t n[SHD_NPOL] = { 0 };
-	char label[192];
-	long ia, iu;
-
-	if (!c->kind_path[K_ALLOC]) {
-		if (given)
-			cli_warn("--policies: no allocation stream "
-				 "(shd-replay -o) among the inputs");
-		return -1;
-	}
-	for (size_t i = 0; i < c->nar; i++)
-		n[c->ar[i].policy]++;
 	for (int k = 0; k < SHD_NPOL; k++)
-		if (given && (sel & (1u << k)) && !n[k])
-			cli_warn("%s: no rows of policy '%s'; left out",
-				 c->kind_path[K_ALLOC], shd_policy_name[k]);
-	snprintf(label, sizeof(label), "%s under each policy", c->ametric);
-	if (!shd_plot_series_panel(p, "allocation", NULL, SHD_PLOT_STEPS))
-		oom();
-	ia = (long)p->npanel - 1;
-	if (!shd_plot_series_panel(p, label, c->aunit, SHD_PLOT_LINES))
-		oom();
-	iu = (long)p->npanel - 1;
-	for (int k = 0; k < SHD_NPOL; k++) {
-		struct shd_plot_series *sa, *su;
-
-		if (!(sel & (1u << k)) || !n[k])
-			continue;
-		if (!(sa = shd_plot_series(&p->panel[ia], shd_policy_name[k],
-					   k, k == SHD_POL_SHD)) ||
-		    !(su = shd_plot_series(&p->panel[iu], shd_policy_name[k],
-					   k, k == SHD_POL_SHD)))
-			oom();
-		for (size_t i = 0; i < c->nar; i++)
-			if (c->ar[i].policy == k &&
-			    (shd_plot_series_add(sa, c->ar[i].t,
-						 c->ar[i].alloc) < 0 ||
-			     shd_plot_series_add(su, c->ar[i].t,
-						 c->ar[i].util) < 0))
-				oom();
-	}
-	return iu;
+		if ((sel & (1u << k)) && !shd_plotin_policy_rows(in, k))
+			cli_warn("%s: no rows of policy '%s'; left out", path,
+				 shd_policy_name[k]);
 }
 
 /* --policies A,B,...: a bit per replay.h's index. */
@@ -847,7 +384,8 @@ int main(int argc, char **argv)
 	int64_t from = INT64_MIN, to = INT64_MIN;
 	struct shd_plot plot;
 	struct shd_plot_out o = { 0 };
-	struct ctx ctx = { 0 };
+	struct shd_plotin *in = NULL;
+	const char *want = NULL, *resource, *ametric;
 
 	cli_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "o:r:c:qhV", longopts, NULL)) !=
@@ -856,10 +394,10 @@ int main(int argc, char **argv)
 		case 'o': output = optarg; break;
 		case OPT_SCRIPT: script = 1; break;
 		case 'r':
-			if (ctx.want)
+			if (want)
 				cli_die(EXIT_USAGE, "one resource per image "
 					"(-r given twice)");
-			ctx.want = optarg;
+			want = optarg;
 			break;
 		case OPT_METRICS: metrics = optarg; break;
 		case OPT_POLICIES:
@@ -902,9 +440,6 @@ int main(int argc, char **argv)
 		cli_die(EXIT_SYSTEM, NO_GNUPLOT);
 
 	shd_plot_init(&plot);
-	ctx.p = &plot;
-	if (ctx.want && !(ctx.chosen = strdup(ctx.want)))
-		oom();
 	if (metrics) {
 		char *s = strdup(metrics), *save = NULL;
 
@@ -917,42 +452,29 @@ int main(int argc, char **argv)
 		free(s);
 		if (!plot.npanel)
 			cli_die(EXIT_USAGE, "--metrics: no metric named");
-		ctx.fixed_panels = 1;
 	}
-
+	if (title && !(plot.title = strdup(title)))
+		oom();
+	if (shd_plotin_new(&in, &plot, want, metrics != NULL))
+		oom();
 	if (!argc)
-		read_input(&ctx, "-");
-	for (int i = 0; i < argc && !ctx.several; i++)
-		read_input(&ctx, argv[i]);
-	if (ctx.several) {
-		char list[512] = "";
-
-		for (size_t k = 0; k < ctx.nseen; k++)
-			snprintf(list + strlen(list), sizeof(list) - strlen(list),
-				 "%s%s", k ? ", " : "", ctx.seen[k]);
-		cli_die(EXIT_USAGE, "the inputs hold several resources (%s%s): "
-			"choose one with -r", list,
-			ctx.more ? ", ..." : "");
-	}
-	if (!ctx.rows)
-		cli_die(EXIT_BADINPUT, ctx.want ? "no rows of resource '%s' "
+		read_input(in, "-");
+	for (int i = 0; i < argc; i++)
+		read_input(in, argv[i]);
+	if (!shd_plotin_rows(in))
+		cli_die(EXIT_BADINPUT, want ? "no rows of resource '%s' "
 			"in the inputs" : "no rows in the inputs%s",
-			ctx.want ? ctx.want : "");
-	if (step_given && ctx.horizon > 0 && (long)step > ctx.horizon)
+			want ? want : "");
+	resource = shd_plotin_resource(in);
+	ametric = shd_plotin_alloc_metric(in);
+	if (step_given && shd_plotin_horizon(in) > 0 &&
+	    (long)step > shd_plotin_horizon(in))
 		cli_die(EXIT_USAGE, "--step %zu: the forecast's horizon is %ld",
-			step, ctx.horizon);
-	forecast_layers(&ctx, (int)step);
-	upanel = alloc_layers(&ctx, policies, policies_given);
-	/* the allocation stream alone: say what the panels compare */
-	if (!title && ctx.kind_path[K_ALLOC] && !ctx.kind_path[K_UTIL] &&
-	    !ctx.kind_path[K_FORECAST] && !ctx.kind_path[K_ALERTS] &&
-	    asprintf(&plot.title, "%s: policies replayed on %s", ctx.chosen,
-		     ctx.ametric) < 0)
+			step, shd_plotin_horizon(in));
+	if (shd_plotin_finish(in, (int)step, policies, &upanel))
 		oom();
-	if (!(plot.resource = strdup(ctx.chosen)) ||
-	    (title && !(plot.title = strdup(title))))
-		oom();
-	plot.interval = ctx.interval;
+	if (policies_given)
+		policy_warnings(in, policies);
 	plot.from = from;
 	plot.to = to;
 
@@ -963,7 +485,7 @@ int main(int argc, char **argv)
 
 		if ((rc = shd_config_load(&conf, config, err, sizeof(err))))
 			cli_die(cli_status(rc), "%s", err);
-		if ((r = shd_config_find(&conf, ctx.chosen)))
+		if ((r = shd_config_find(&conf, resource)))
 			for (size_t k = 0; k < r->nmetric; k++) {
 				struct shd_plot_panel *pn = shd_plot_find(
 					&plot, r->metric[k].name);
@@ -973,7 +495,7 @@ int main(int argc, char **argv)
 				if (pn)
 					pn->limit = r->metric[k].limit;
 				if (upanel >= 0 && !strcmp(r->metric[k].name,
-							   ctx.ametric))
+							   ametric))
 					plot.panel[upanel].limit =
 						r->metric[k].limit;
 			}
@@ -984,11 +506,11 @@ int main(int argc, char **argv)
 
 		if (pn)
 			pn->limit = lim[k].v;
-		if (upanel >= 0 && !strcmp(lim[k].metric, ctx.ametric))
+		if (upanel >= 0 && !strcmp(lim[k].metric, ametric))
 			plot.panel[upanel].limit = lim[k].v;
 	}
 	if (journal)
-		read_journal(&plot, journal, ctx.chosen);
+		read_journal(&plot, journal, resource);
 	for (size_t k = 0; metrics && k < plot.npanel; k++) {
 		const struct shd_plot_panel *pn = &plot.panel[k];
 
@@ -1003,14 +525,14 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		cli_die(EXIT_USAGE, "the time window is empty (--from, --to)");
 	if (rc == 0 && (plot.from == INT64_MIN || plot.to == INT64_MIN))
-		cli_die(EXIT_BADINPUT, "nothing of '%s' to draw", ctx.chosen);
+		cli_die(EXIT_BADINPUT, "nothing of '%s' to draw", resource);
 	if (rc == 0) {
 		char a[32], b[32];
 
 		shd_time_format(plot.from, a, sizeof(a));
 		shd_time_format(plot.to, b, sizeof(b));
 		cli_die(EXIT_BADINPUT, "nothing of '%s' to draw from %s to %s",
-			ctx.chosen, a, b);
+			resource, a, b);
 	}
 	o.width = width ? width : SHD_PLOT_WIDTH;
 	o.height = height ? height
@@ -1023,7 +545,7 @@ int main(int argc, char **argv)
 		render(gnuplot, &plot, o, output);
 		if (!quiet)
 			fprintf(stderr, "%s: %s: %s, %zu panel%s, %ux%u\n",
-				cli_prog, output, ctx.chosen, plot.npanel,
+				cli_prog, output, resource, plot.npanel,
 				plot.npanel == 1 ? "" : "s", o.width,
 				o.height);
 	}
@@ -1031,15 +553,7 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < nlim; k++)
 		free(lim[k].metric);
 	free(lim);
-	for (size_t k = 0; k < ctx.nseen; k++)
-		free(ctx.seen[k]);
-	free(ctx.chosen);
-	free(ctx.fm);
-	free(ctx.fr);
-	free(ctx.fv);
-	free(ctx.ar);
-	free(ctx.ametric);
-	free(ctx.aunit);
+	shd_plotin_free(in);
 	shd_plot_release(&plot);
 	return cli_close_stdout();
 }

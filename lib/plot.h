@@ -179,4 +179,60 @@ int64_t shd_plot_ticstep(int64_t span, int most);
 #define SHD_PLOT_WIDTH 1000u
 #define SHD_PLOT_PANEL_HEIGHT 250u
 
+/*
+ * Streams into a plot (lib/plotread.c): the utilization, forecast, alert
+ * and allocation streams of one resource (each known by its columns, one
+ * of each kind) become P's panels and layers.
+ */
+enum shd_plotin_kind { SHD_PLOTIN_UTIL, SHD_PLOTIN_FORECAST,
+		       SHD_PLOTIN_ALERTS, SHD_PLOTIN_ALLOC, SHD_PLOTIN_NKIND };
+
+struct shd_plotin;
+
+/*
+ * A reader into P of the rows of RESOURCE (copied; NULL: the first seen,
+ * and a second one in the inputs is refused). FIXED_PANELS: P's panels
+ * (shd-plot --metrics) are all there will be; other metrics are left out.
+ * 0 or SHD_ENOMEM.
+ */
+int shd_plotin_new(struct shd_plotin **in, struct shd_plot *p,
+		   const char *resource, int fixed_panels);
+void shd_plotin_free(struct shd_plotin *in);
+
+/*
+ * Reads the stream on FD (not closed), named PATH. 0; SHD_EFORMAT (not a
+ * stream shd-plot knows, bad metadata, or the reader's), SHD_EIO,
+ * SHD_ENOMEM; SHD_EINVAL when the inputs do not go together: two streams
+ * of a kind, or several resources and none asked for. ERR (N bytes) says
+ * what, naming PATH.
+ */
+int shd_plotin_read(struct shd_plotin *in, int fd, const char *path,
+		    char *err, size_t n);
+
+/*
+ * After the last input: the forecast's rows into layers (from one origin,
+ * its whole horizon from the value at the origin; from several, the
+ * forecast made STEP steps ahead, at the time it is for; its actual
+ * values stand in for a utilization stream where none was read), then the
+ * allocation rows into two panels of series after the others, one series
+ * per policy of POLICIES (a bit per replay.h's index) with rows:
+ * "allocation" as steps and "<metric> under each policy" as lines, shd's
+ * last and thicker. *UPANEL: the index of the second, or -1. Sets P's
+ * resource, and its title when only allocations were read and P has
+ * none. 0 or SHD_ENOMEM.
+ */
+int shd_plotin_finish(struct shd_plotin *in, int step, unsigned policies,
+		      long *upanel);
+
+/* The resource whose rows were read (NULL: none yet), and their count. */
+const char *shd_plotin_resource(const struct shd_plotin *in);
+size_t shd_plotin_rows(const struct shd_plotin *in);
+/* The forecast's horizon in steps (its metadata; 0: unknown or none). */
+long shd_plotin_horizon(const struct shd_plotin *in);
+/* The input of KIND (enum shd_plotin_kind), or NULL. */
+const char *shd_plotin_path(const struct shd_plotin *in, int kind);
+/* The allocation stream's metric (NULL: none), and rows of POLICY. */
+const char *shd_plotin_alloc_metric(const struct shd_plotin *in);
+size_t shd_plotin_policy_rows(const struct shd_plotin *in, int policy);
+
 #endif
