@@ -3,7 +3,9 @@
  * stream: drift scored looking ahead (the seed's score) and looking back
  * (surprise), severity from predicted breaches of limits, spurious alerts
  * filtered by a learned filter; or learn that filter; or score alerts
- * against labelled anomaly windows (NAB) and breaches of limits.
+ * against labelled anomaly windows (NAB) and breaches of limits. The
+ * scoring is lib/drift.c's, the filter lib/filter.c's, the evaluation
+ * lib/alerteval.c's; this reads the options and files and writes alerts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alerteval.h"
 #include "cli.h"
 #include "config.h"
 #include "drift.h"
@@ -206,9 +209,7 @@ struct out {
 	/* --latest: the alerts of the newest origin of the resource */
 	struct shd_alert *buf;
 	size_t nbuf;
-	/* --eval: per resource, the timeline */
-	struct timeline *tl;
-	size_t ntl;
+	struct shd_alert_eval ev;	/* --eval, --learn's p_min */
 	size_t horizon;			/* steps, from the input's header */
 	char err[512];
 };
@@ -366,66 +367,6 @@ static int flush_latest(struct out *u)
 	return rc;
 }
 
-/* --eval: what happened at each origin of a resource. */
-struct timeline {
-	uint32_t res;
-	size_t n, cap;
-	int64_t *t;
-	uint8_t *det;		/* a kept alert (any metric) */
-	uint8_t *detm;		/* (cap, M) a kept alert of that metric */
-	double *cur;		/* (cap, M) */
-};
-
-static int timeline_add(struct out *u, const struct shd_alert *a)
-{
-	size_t M = shd_drift_nmetric(u->d);
-	struct timeline *tl = u->ntl ? &u->tl[u->ntl - 1] : NULL;
-
-	if (!tl || tl->res != a->res) {
-		struct timeline *n = realloc(u->tl, (u->ntl + 1) * sizeof(*n));
-
-		if (!n)
-			return SHD_ENOMEM;
-		u->tl = n;
-		tl = &u->tl[u->ntl++];
-		memset(tl, 0, sizeof(*tl));
-		tl->res = a->res;
-	}
-	if (!tl->n || tl->t[tl->n - 1] != a->time) {
-		if (tl->n == tl->cap) {
-			size_t cap = tl->cap ? 2 * tl->cap : 1024;
-			int64_t *t = realloc(tl->t, cap * sizeof(*t));
-			uint8_t *det = t ? realloc(tl->det, cap) : NULL;
-			uint8_t *detm = det ? realloc(tl->detm, cap * M) : NULL;
-			double *cur = detm ? realloc(tl->cur,
-						     cap * M * sizeof(*cur)) :
-				      NULL;
-
-			if (t)
-				tl->t = t;
-			if (det)
-				tl->det = det;
-			if (detm)
-				tl->detm = detm;
-			if (!cur)
-				return SHD_ENOMEM;
-			tl->cur = cur;
-			tl->cap = cap;
-		}
-		tl->t[tl->n] = a->time;
-		tl->det[tl->n] = 0;
-		for (size_t m = 0; m < M; m++) {
-			tl->cur[tl->n * M + m] = NAN;
-			tl->detm[tl->n * M + m] = 0;
-		}
-		tl->n++;
-	}
-	tl->cur[(tl->n - 1) * M + a->metric] = a->cur;
-	tl->detm[(tl->n - 1) * M + a->metric] = a->candidate && a->kept;
-	tl->det[tl->n - 1] |= a->candidate && a->kept;
-	return 0;
-}
-
 static int on_alert(void *ctx, const struct shd_alert *a)
 {
 	struct out *u = ctx;
@@ -435,7 +376,7 @@ static int on_alert(void *ctx, const struct shd_alert *a)
 	if (u->learn && a->candidate && a->label >= 0 &&
 	    (rc = shd_filter_add(u->learn, a)))
 		return rc;
-	if (u->o->eval && (rc = timeline_add(u, a)))
+	if (u->o->eval && (rc = shd_alert_eval_add(&u->ev, a)))
 		return rc;
 	if (u->o->latest) {
 		/* every origin is seen here; the newest one stays */
@@ -597,182 +538,6 @@ static void config_limits(struct shd_drift *d, const char *path)
 		}
 	}
 	shd_config_release(&c);
-}
-
-/* ------------------------------------------------------------ evaluation */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-	if (!n)
-		return NAN;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* The NAB part of --eval. */
-static void eval_nab(struct out *u, const struct shd_nab_labels *lab)
-{
-	size_t nw_total = 0, files = 0;
-	double raw[3] = { 0 };
-	struct shd_nab_counts tot[3];
-
-	memset(tot, 0, sizeof(tot));
-	printf("NAB scores (labels: %s)\n", u->o->eval);
-	printf("%-44s %5s %4s %4s %4s %9s %9s %9s\n", "resource", "wins",
-	       "tp", "fp", "fn", "standard", "low_fp", "low_fn");
-	for (size_t k = 0; k < u->ntl; k++) {
-		const struct timeline *tl = &u->tl[k];
-		const char *key = shd_dict_str(u->idict, tl->res, NULL);
-		const struct shd_nab_window *w;
-		struct shd_nab_counts c[3];
-		size_t nw;
-		double s[3];
-
-		w = shd_nab_labels_find(lab, key, &nw);
-		if (!w && !nw) {
-			/* a resource the labels do not know is not scored */
-			continue;
-		}
-		files++;
-		for (int p = 0; p < 3; p++) {
-			s[p] = shd_nab_score(tl->t, tl->det, tl->n, w, nw,
-					     &shd_nab_profiles[p], &c[p]);
-			raw[p] += s[p];
-			tot[p].tp += c[p].tp;
-			tot[p].fp += c[p].fp;
-			tot[p].fn += c[p].fn;
-		}
-		nw_total += c[0].windows;
-		printf("%-44s %5zu %4zu %4zu %4zu %9.3f %9.3f %9.3f\n", key,
-		       c[0].windows, c[0].tp, c[0].fp, c[0].fn, s[0], s[1],
-		       s[2]);
-	}
-	printf("%-44s %5zu %4zu %4zu %4zu %9.3f %9.3f %9.3f\n", "total (raw)",
-	       nw_total, tot[0].tp, tot[0].fp, tot[0].fn, raw[0], raw[1],
-	       raw[2]);
-	printf("%-44s %5s %4s %4s %4s %9.2f %9.2f %9.2f\n",
-	       "normalized (0 null, 100 perfect)", "", "", "", "",
-	       shd_nab_normalize(raw[0], nw_total, &shd_nab_profiles[0]),
-	       shd_nab_normalize(raw[1], nw_total, &shd_nab_profiles[1]),
-	       shd_nab_normalize(raw[2], nw_total, &shd_nab_profiles[2]));
-	if (!files)
-		cli_warn("--eval: no resource of the stream is in '%s' (keys "
-			 "are file names without directory and extension)",
-			 u->o->eval);
-}
-
-/*
- * --learn with --eval: p_min from the labelled windows of the replay, the
- * part of each after NAB's probation (shd_filter_tune). Returns how many
- * windows held a candidate.
- */
-static size_t tune_p_min(struct out *u, const struct shd_nab_labels *lab,
-			 struct shd_filter *f)
-{
-	size_t n = 0, cap = 0, used = 0;
-	uint32_t *res = NULL;
-	int64_t *from = NULL, *to = NULL;
-
-	for (size_t k = 0; k < u->ntl; k++) {
-		const struct timeline *tl = &u->tl[k];
-		size_t nw, prob = shd_nab_probation(tl->n);
-		const struct shd_nab_window *w = shd_nab_labels_find(lab,
-			shd_dict_str(u->idict, tl->res, NULL), &nw);
-
-		for (size_t i = 0; i < nw && prob < tl->n; i++) {
-			if (n == cap) {
-				cap = cap ? 2 * cap : 64;
-				void *r2 = realloc(res, cap * sizeof(*res));
-				void *f2 = r2 ? realloc(from, cap * sizeof(*from)) : NULL;
-				void *t2 = f2 ? realloc(to, cap * sizeof(*to)) : NULL;
-				if (!t2)	/* the program ends here: no leak to mind */
-					cli_die(EXIT_SYSTEM, "out of memory");
-				res = r2;
-				from = f2;
-				to = t2;
-			}
-			res[n] = tl->res;
-			from[n] = w[i].from > tl->t[prob] ? w[i].from :
-				  tl->t[prob];
-			to[n++] = w[i].to;
-		}
-	}
-	used = shd_filter_tune(f, res, from, to, n);
-	free(res);
-	free(from);
-	free(to);
-	return used;
-}
-
-/* The breach part of --eval: per metric, series with a limit. */
-static void eval_breach(struct out *u)
-{
-	size_t M = shd_drift_nmetric(u->d), maxn = 1;
-	double *lead, *cur;
-	uint8_t *det;
-
-	for (size_t k = 0; k < u->ntl; k++)
-		maxn = u->tl[k].n > maxn ? u->tl[k].n : maxn;
-	cur = malloc(maxn * sizeof(*cur));
-	det = malloc(maxn);
-	for (size_t m = 0; m < M; m++) {
-		const char *name = shd_drift_metric_name(u->d, m);
-		struct shd_breach_eval tot = { 0 };
-		double days = 0;
-		size_t nlead = 0, nser = 0, total = 0;
-
-		for (size_t k = 0; k < u->ntl; k++)
-			total += u->tl[k].n;
-		lead = malloc((total + 1) * sizeof(*lead));
-		if (!lead || !cur || !det)
-			cli_die(EXIT_SYSTEM, "out of memory");
-		for (size_t k = 0; k < u->ntl; k++) {
-			const struct timeline *tl = &u->tl[k];
-			double limit = shd_drift_limit(u->d, tl->res, m);
-			struct shd_breach_eval e;
-			int64_t step;
-
-			if (isnan(limit) || tl->n < 2)
-				continue;
-			nser++;
-			for (size_t i = 0; i < tl->n; i++) {
-				cur[i] = tl->cur[i * M + m];
-				det[i] = tl->detm[i * M + m];
-			}
-			step = tl->t[1] - tl->t[0];
-			days += (double)(tl->t[tl->n - 1] - tl->t[0]) /
-				86400000.0;
-			/* an alert counts for breaches within the horizon */
-			shd_breach_eval(tl->t, cur, det, tl->n, limit,
-					(int64_t)u->horizon * step, &e,
-					lead + nlead);
-			nlead += e.nlead;
-			tot.breaches += e.breaches;
-			tot.ahead += e.ahead;
-			tot.alerts += e.alerts;
-			tot.false_alerts += e.false_alerts;
-		}
-		if (nser)
-			printf("%s: %zu series with a limit, %zu breaches, "
-			       "alerted ahead %zu (%.1f%%), median lead %.0f "
-			       "s; %zu alerts, %zu false (%.3f per "
-			       "resource-day)\n", name, nser, tot.breaches,
-			       tot.ahead, tot.breaches ? 100.0 *
-			       (double)tot.ahead / (double)tot.breaches : 0.0,
-			       median(lead, nlead) / 1000, tot.alerts,
-			       tot.false_alerts, days > 0 ?
-			       (double)tot.false_alerts / days : 0.0);
-		free(lead);
-	}
-	free(cur);
-	free(det);
 }
 
 /* ------------------------------------------------------------ main */
@@ -1004,6 +769,7 @@ int main(int argc, char **argv)
 			cli_die(EXIT_SYSTEM, "out of memory");
 		shd_drift_judge(u.d, judge, &u);
 	}
+	shd_alert_eval_init(&u.ev, shd_drift_nmetric(u.d));
 	u.buf = calloc(shd_drift_nmetric(u.d), sizeof(*u.buf));
 	u.odict = shd_dict_new();
 	if (!u.buf || !u.odict ||
@@ -1086,10 +852,13 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (o.eval && isnan(o.p_min)) {
-			size_t used = tune_p_min(&u, &labels, &learn);
+			long used = shd_alert_eval_tune(&u.ev, u.idict,
+							&labels, &learn);
 
+			if (used < 0)
+				cli_die(EXIT_SYSTEM, "out of memory");
 			if (!o.quiet)
-				fprintf(stderr, "%s: p_min %.4g from %zu "
+				fprintf(stderr, "%s: p_min %.4g from %ld "
 					"windows of '%s' holding a candidate\n",
 					cli_prog, learn.p_min, used, o.eval);
 		}
@@ -1122,8 +891,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.eval) {
-		eval_nab(&u, &labels);
-		eval_breach(&u);
+		if (!shd_alert_eval_nab(&u.ev, u.idict, &labels, o.eval,
+					stdout))
+			cli_warn("--eval: no resource of the stream is in '%s' "
+				 "(keys are file names without directory and "
+				 "extension)", o.eval);
+		if (shd_alert_eval_breach(&u.ev, u.d, u.horizon, stdout))
+			cli_die(EXIT_SYSTEM, "out of memory");
 	}
 	if (!o.quiet && !o.eval)
 		fprintf(stderr, "%s: %llu forecasts scored (resource, metric, "
@@ -1134,13 +908,7 @@ int main(int argc, char **argv)
 	if (status == EXIT_OK && !o.eval && u.kept)
 		status = EXIT_FOUND;
 out:
-	for (size_t k = 0; k < u.ntl; k++) {
-		free(u.tl[k].t);
-		free(u.tl[k].det);
-		free(u.tl[k].detm);
-		free(u.tl[k].cur);
-	}
-	free(u.tl);
+	shd_alert_eval_release(&u.ev);
 	free(u.buf);
 	shd_writer_free(u.w);
 	shd_frame_release(&u.f);
