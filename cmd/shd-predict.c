@@ -5,7 +5,9 @@
  * step of the horizon with interval bounds, confidence, the current value
  * and, where known, the value that really came. A resource the model has
  * not seen gets its per-series parts fitted from its own history first
- * (shd_train_extend), unless --known-only.
+ * (shd_train_extend), unless --known-only. The forecasts themselves are
+ * lib/predict.c's; this chooses the origins, fits the unseen and says
+ * what it left out.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +23,7 @@
 #include "forecast.h"
 #include "model.h"
 #include "panel.h"
+#include "predict.h"
 #include "shd.h"
 #include "train.h"
 #include "window.h"
@@ -83,22 +86,10 @@ struct opts {
 	int64_t from, to, max_age;
 };
 
-/* Windows per forward pass of the network. */
-#define BATCH 256
-/* Output columns before the metrics, and per metric. */
-#define NFIXED 4
-#define PER_METRIC 6
-
-/* One forecast to make: panel series K (model resource R) from origin T. */
-struct job {
-	size_t k, r, t;
-};
-
 /* What to forecast for one panel series. */
 struct plan {
 	long r;			/* model resource, -1 when unknown */
 	size_t a, b;		/* origins [a, b) */
-	int lstm;		/* a metric uses the network */
 	int too_short;		/* unknown, too little history to fit */
 };
 
@@ -107,214 +98,12 @@ struct pred {
 	const struct shd_model *mdl;
 	const struct shd_panel *p;
 	struct plan *plan;	/* (nseries) */
-	size_t M, H, T, I, K;
-	struct shd_lstm_cache cache;
-	int have_cache;
-	float *x;		/* (T, BATCH, I) */
-	float *y;		/* (BATCH, K) corrections, units of scale */
-	double *base;		/* (K) */
-	double *fc;		/* (H) */
-	int *used;		/* (H) method behind each step */
-	struct job jobs[BATCH];
-	size_t njobs;
-	struct shd_dict *dict;
-	uint32_t *keyid;	/* (nseries) */
-	unsigned char *nonneg;	/* (nseries, M) history never below 0 */
-	struct shd_frame f;
-	struct shd_writer *w;
+	size_t M, H, T;
+	struct shd_predictor *pr;
 	int progress;
-	uint64_t windows;
 };
 
 static const char *method_names_list = "lstm, ar, last, snaive_day, snaive_week";
-
-/*
- * The method for metric M of model resource R: --method, else the model's
- * choice. A resource fitted here for a per-resource model has no network:
- * lstm is then its autoregression (the network's zero correction).
- */
-static int method_of(const struct pred *pd, size_t r, size_t m)
-{
-	int k = pd->o->method >= 0 ? pd->o->method :
-		pd->mdl->ser[r * pd->M + m].method;
-
-	return k == SHD_M_LSTM && !shd_model_net(pd->mdl, r) ? SHD_M_AR : k;
-}
-
-/* The forecast of one metric by method METH into pd->fc and pd->used. */
-static void forecast_metric(struct pred *pd, const struct job *j, size_t b,
-			    size_t m, int meth)
-{
-	const struct shd_pseries *s = &pd->p->series[j->k];
-	const struct shd_mseries *ser = &pd->mdl->ser[j->r * pd->M + m];
-	const double *xm = s->x + m * s->n;
-	size_t H = pd->H, P = 0;
-
-	for (size_t h = 0; h < H; h++)
-		pd->used[h] = meth;
-	switch (meth) {
-	case SHD_M_LSTM:
-		for (size_t h = 0; h < H; h++)
-			pd->fc[h] = pd->base[m * H + h] +
-				    shd_mseries_clamp(ser,
-					(double)pd->y[b * pd->K + m * H + h]) *
-				    ser->scale;
-		return;
-	case SHD_M_AR:
-		memcpy(pd->fc, pd->base + m * H, H * sizeof(*pd->fc));
-		return;
-	case SHD_M_SNAIVE_DAY:
-		P = pd->mdl->day;
-		break;
-	case SHD_M_SNAIVE_WEEK:
-		P = pd->mdl->week;
-		break;
-	}
-	if (P) {
-		size_t nan = 0;
-		shd_seasonal_naive(pd->fc, xm, j->t, H, P);
-		for (size_t h = 0; h < H; h++)
-			nan += isnan(pd->fc[h]);
-		if (!nan)
-			return;
-	}
-	/* the last value, alone or where a season has no value */
-	double *lv = pd->base + pd->M * H;	/* scratch (H) */
-	shd_last_value(lv, xm, j->t, H);
-	for (size_t h = 0; h < H; h++)
-		if (!P || isnan(pd->fc[h])) {
-			pd->fc[h] = lv[h];
-			pd->used[h] = SHD_M_LAST;
-		}
-}
-
-/* Appends the H rows of job J (slot B of the last forward) to the frame. */
-static void emit(struct pred *pd, const struct job *j, size_t b)
-{
-	const struct shd_pseries *s = &pd->p->series[j->k];
-	struct shd_frame *f = &pd->f;
-	size_t H = pd->H, row0 = f->nrows;
-	int64_t step = pd->p->step;
-
-	for (size_t h = 1; h <= H; h++) {
-		size_t i = row0 + h - 1;
-		SHD_I64COL(f, 0)[i] = s->t0 + (int64_t)(j->t + h) * step;
-		SHD_KEYCOL(f, 1)[i] = pd->keyid[j->k];
-		SHD_I64COL(f, 2)[i] = s->t0 + (int64_t)j->t * step;
-		SHD_I64COL(f, 3)[i] = (int64_t)h;
-	}
-	for (size_t m = 0; m < pd->M; m++) {
-		const struct shd_mseries *ser = &pd->mdl->ser[j->r * pd->M + m];
-		const double *xm = s->x + m * s->n;
-		size_t c = NFIXED + m * PER_METRIC;
-		double cur = xm[j->t];
-
-		forecast_metric(pd, j, b, m, method_of(pd, j->r, m));
-		for (size_t h = 1; h <= H; h++) {
-			size_t i = row0 + h - 1;
-			double pr = pd->fc[h - 1], lo = NAN, hi = NAN, cf = NAN;
-			if (!isnan(pr)) {
-				double q = ser->q[(size_t)pd->used[h - 1] * H +
-						  h - 1] * ser->scale;
-				lo = pr - q;
-				hi = pr + q;
-				cf = shd_confidence(q, ser->scale);
-				/* a series that never went below zero (usage,
-				 * bytes) is not forecast below it */
-				if (pd->nonneg[j->k * pd->M + m]) {
-					pr = pr < 0 ? 0 : pr;
-					lo = lo < 0 ? 0 : lo;
-					hi = hi < 0 ? 0 : hi;
-				}
-			}
-			SHD_F64COL(f, c)[i] = pr;
-			SHD_F64COL(f, c + 1)[i] = lo;
-			SHD_F64COL(f, c + 2)[i] = hi;
-			SHD_F64COL(f, c + 3)[i] = cf;
-			SHD_F64COL(f, c + 4)[i] = cur;
-			SHD_F64COL(f, c + 5)[i] = j->t + h < s->n ?
-						  xm[j->t + h] : NAN;
-		}
-	}
-	f->nrows += H;
-}
-
-/* Forecasts the queued jobs and writes their rows. */
-static int flush(struct pred *pd, char *err, size_t n)
-{
-	size_t nb = pd->njobs;
-	int rc, any_net = 0;
-
-	if (!nb)
-		return 0;
-	for (size_t b = 0; b < nb; b++)
-		any_net |= pd->plan[pd->jobs[b].k].lstm;
-	if (any_net) {
-		const struct shd_lstm *net = shd_model_net(pd->mdl,
-							   pd->jobs[0].r);
-		const struct shd_lstm_config *c = &net->cfg;
-		if (pd->have_cache && (pd->cache.cfg.n_in != c->n_in ||
-				       pd->cache.cfg.n_hidden != c->n_hidden ||
-				       pd->cache.cfg.n_layers != c->n_layers ||
-				       pd->cache.cfg.n_out != c->n_out)) {
-			shd_lstm_cache_release(&pd->cache);
-			pd->have_cache = 0;
-		}
-		if (!pd->have_cache) {
-			struct shd_lstm_config cfg = *c;
-			cfg.max_steps = pd->T;
-			cfg.max_batch = BATCH;
-			rc = shd_lstm_cache_init(&pd->cache, &cfg);
-			if (rc) {
-				snprintf(err, n, "cannot run the network: %s",
-					 shd_strerror(rc));
-				return rc;
-			}
-			pd->have_cache = 1;
-		}
-		for (size_t b = 0; b < nb; b++) {
-			const struct job *j = &pd->jobs[b];
-			shd_window_inputs(pd->x, nb, b, &pd->p->series[j->k],
-					  pd->M, &pd->mdl->ser[j->r * pd->M],
-					  j->t, pd->T, pd->H, pd->mdl->day,
-					  pd->mdl->week, pd->p->step);
-		}
-		rc = shd_lstm_forward(net, &pd->cache, pd->x, pd->T, nb, pd->y);
-		if (rc) {
-			snprintf(err, n, "cannot run the network: %s",
-				 shd_strerror(rc));
-			return rc;
-		}
-	}
-	pd->f.nrows = 0;
-	for (size_t b = 0; b < nb; b++) {
-		const struct job *j = &pd->jobs[b];
-		shd_window_base(pd->base, &pd->p->series[j->k], pd->M,
-				&pd->mdl->ser[j->r * pd->M], j->t, pd->H);
-		emit(pd, j, b);
-	}
-	pd->windows += nb;
-	pd->njobs = 0;
-	rc = shd_writer_write(pd->w, &pd->f);
-	if (rc)
-		snprintf(err, n, "%s", shd_writer_errmsg(pd->w));
-	return rc;
-}
-
-static int push_job(struct pred *pd, size_t k, size_t r, size_t t, char *err,
-		    size_t n)
-{
-	int rc;
-
-	/* a batch shares one network */
-	if (pd->njobs == BATCH || (pd->njobs && pd->mdl->per_resource &&
-				   pd->jobs[0].r != r)) {
-		if ((rc = flush(pd, err, n)))
-			return rc;
-	}
-	pd->jobs[pd->njobs++] = (struct job){ .k = k, .r = r, .t = t };
-	return 0;
-}
 
 /*
  * How much of a known resource's history a forecast from its latest time
@@ -561,8 +350,6 @@ static size_t make_plan(struct pred *pd)
 		pl->a = pl->b = 0;
 		if (pl->r < 0)
 			continue;
-		for (size_t m = 0; m < pd->M; m++)
-			pl->lstm |= method_of(pd, (size_t)pl->r, m) == SHD_M_LSTM;
 		switch (origins(pd, s, &a, &b)) {
 		case 1:
 			cli_warn("resource '%s': no time in the range of "
@@ -624,7 +411,8 @@ static int run(struct pred *pd, char *err, size_t n)
 				skipped++;
 				continue;
 			}
-			if ((rc = push_job(pd, k, (size_t)pl->r, t, err, n)))
+			if ((rc = shd_predictor_push(pd->pr, k, (size_t)pl->r,
+						     t, err, n)))
 				return rc;
 		}
 		if (skipped && pd->progress)
@@ -634,51 +422,9 @@ static int run(struct pred *pd, char *err, size_t n)
 				 "the %zu samples before, not forecast", s->key,
 				 skipped, skipped == 1 ? "" : "s", pd->T);
 	}
-	rc = flush(pd, err, n);
+	rc = shd_predictor_flush(pd->pr, err, n);
 	if (pd->progress)
 		fprintf(stderr, "\r\033[K");
-	return rc;
-}
-
-/* The forecast stream's schema. */
-static int make_schema(struct shd_schema *sc, const struct pred *pd,
-		       const struct opts *o)
-{
-	const struct shd_model *m = pd->mdl;
-	static const char *const suffix[PER_METRIC] = {
-		".pred", ".lo", ".hi", ".conf", ".cur", "",
-	};
-	static const char *const role[PER_METRIC] = {
-		"forecast", "lo", "hi", "conf", "cur", "metric",
-	};
-	char name[1024], buf[64];
-	int rc = 0;
-
-	rc |= shd_schema_add(sc, "time", SHD_TIME, "ms", "time");
-	rc |= shd_schema_add(sc, "resource", SHD_KEY, "", "key");
-	rc |= shd_schema_add(sc, "origin", SHD_TIME, "ms", "origin");
-	rc |= shd_schema_add(sc, "step", SHD_I64, "", "step");
-	for (size_t k = 0; k < pd->M && !rc; k++)
-		for (int c = 0; c < PER_METRIC && !rc; c++) {
-			snprintf(name, sizeof(name), "%s%s", m->metric[k],
-				 suffix[c]);
-			rc = shd_schema_add(sc, name, SHD_F64,
-					    c == 3 ? "" : m->unit[k], role[c]);
-		}
-	rc |= shd_schema_set_meta(sc, "producer", "shd-predict " SHD_VERSION);
-	rc |= shd_schema_set_meta(sc, "model", o->model);
-	snprintf(buf, sizeof(buf), "%016" PRIx64, m->fingerprint);
-	rc |= shd_schema_set_meta(sc, "model_fingerprint", buf);
-	snprintf(buf, sizeof(buf), "%g", m->coverage);
-	rc |= shd_schema_set_meta(sc, "coverage", buf);
-	snprintf(buf, sizeof(buf), "%zu", m->horizon);
-	rc |= shd_schema_set_meta(sc, "horizon", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)m->step);
-	rc |= shd_schema_set_meta(sc, "interval_ms", buf);
-	if (o->method >= 0)
-		rc |= shd_schema_set_meta(sc, "method",
-					  shd_method_name(o->method));
-	rc |= shd_schema_set_meta(sc, "source", o->input);
 	return rc;
 }
 
@@ -729,6 +475,7 @@ int main(int argc, char **argv)
 	struct shd_reader *r = NULL;
 	struct shd_schema schema;
 	struct pred pd = { 0 };
+	struct shd_writer *w = NULL;
 	char err[1024], tmp[4096];
 	int c, rc, status = EXIT_OK, in_fd = -1, out_fd = STDOUT_FILENO;
 
@@ -840,31 +587,10 @@ int main(int argc, char **argv)
 	pd.M = mdl.nmetric;
 	pd.H = mdl.horizon;
 	pd.T = mdl.lookback;
-	pd.I = SHD_WINDOW_INPUTS(pd.M);
-	pd.K = pd.H * pd.M;
 	pd.progress = cli_progress_wanted(o.quiet);
 	pd.plan = calloc(panel.nseries ? panel.nseries : 1, sizeof(*pd.plan));
-	pd.keyid = calloc(panel.nseries ? panel.nseries : 1,
-			  sizeof(*pd.keyid));
-	pd.x = malloc(pd.T * BATCH * pd.I * sizeof(*pd.x));
-	pd.y = calloc(BATCH * pd.K, sizeof(*pd.y));
-	pd.base = malloc((pd.K + pd.H) * sizeof(*pd.base));
-	pd.fc = malloc(pd.H * sizeof(*pd.fc));
-	pd.used = malloc(pd.H * sizeof(*pd.used));
-	pd.dict = shd_dict_new();
-	pd.nonneg = calloc(panel.nseries * pd.M + 1, 1);
-	if (!pd.plan || !pd.keyid || !pd.x || !pd.y || !pd.base || !pd.fc ||
-	    !pd.used || !pd.dict || !pd.nonneg)
+	if (!pd.plan)
 		cli_die(EXIT_SYSTEM, "out of memory");
-	for (size_t k = 0; k < panel.nseries; k++) {
-		const struct shd_pseries *ps = &panel.series[k];
-		for (size_t m = 0; m < pd.M; m++) {
-			int neg = 0;
-			for (size_t i = 0; i < ps->n && !neg; i++)
-				neg = ps->x[m * ps->n + i] < 0;
-			pd.nonneg[k * pd.M + m] = !neg;
-		}
-	}
 
 	if (!panel.nseries) {
 		cli_warn("%s: no rows: nothing to forecast", iname);
@@ -897,15 +623,7 @@ int main(int argc, char **argv)
 	}
 	warn_unknown(&pd, o.model, need);
 
-	if (make_schema(&schema, &pd, &o) < 0)
-		cli_die(EXIT_SYSTEM, "out of memory");
-	for (size_t k = 0; k < panel.nseries; k++)
-		if (shd_dict_intern(pd.dict, panel.series[k].key,
-				    strlen(panel.series[k].key),
-				    &pd.keyid[k]) < 0)
-			cli_die(EXIT_SYSTEM, "out of memory");
-	if (shd_frame_init(&pd.f, &schema, pd.dict) < 0 ||
-	    shd_frame_reserve(&pd.f, BATCH * pd.H) < 0)
+	if (shd_predict_schema(&schema, &mdl, o.method, o.model, o.input) < 0)
 		cli_die(EXIT_SYSTEM, "out of memory");
 	if (o.output) {
 		out_fd = shd_atomic_open(o.output, tmp, sizeof(tmp));
@@ -913,14 +631,17 @@ int main(int argc, char **argv)
 			cli_die(EXIT_SYSTEM, "cannot create '%s':", o.output);
 	}
 	err[0] = '\0';
-	rc = shd_writer_open(&pd.w, out_fd, &schema, NULL);
+	rc = shd_writer_open(&w, out_fd, &schema, NULL);
 	if (rc)
-		snprintf(err, sizeof(err), "%s", pd.w ? shd_writer_errmsg(pd.w) :
+		snprintf(err, sizeof(err), "%s", w ? shd_writer_errmsg(w) :
 			 strerror(errno));
+	if (!rc && shd_predictor_new(&pd.pr, &mdl, &panel, o.method, &schema,
+				     w))
+		cli_die(EXIT_SYSTEM, "out of memory");
 	if (!rc)
 		rc = run(&pd, err, sizeof(err));
-	if (!rc && (rc = shd_writer_close(pd.w)))
-		snprintf(err, sizeof(err), "%s", shd_writer_errmsg(pd.w));
+	if (!rc && (rc = shd_writer_close(w)))
+		snprintf(err, sizeof(err), "%s", shd_writer_errmsg(w));
 	if (rc) {
 		cli_warn("cannot write %s: %s", o.output ? o.output :
 			 "standard output", err[0] ? err : shd_strerror(rc));
@@ -936,22 +657,13 @@ int main(int argc, char **argv)
 	}
 	if (pd.progress)
 		fprintf(stderr, "%s: %llu forecasts of %zu steps, %llu rows\n",
-			cli_prog, (unsigned long long)pd.windows, pd.H,
-			(unsigned long long)shd_writer_rows(pd.w));
+			cli_prog,
+			(unsigned long long)shd_predictor_count(pd.pr), pd.H,
+			(unsigned long long)shd_writer_rows(w));
 out:
-	shd_writer_free(pd.w);
-	shd_frame_release(&pd.f);
-	if (pd.have_cache)
-		shd_lstm_cache_release(&pd.cache);
-	shd_dict_free(pd.dict);
+	shd_predictor_free(pd.pr);
+	shd_writer_free(w);
 	free(pd.plan);
-	free(pd.keyid);
-	free(pd.nonneg);
-	free(pd.x);
-	free(pd.y);
-	free(pd.base);
-	free(pd.fc);
-	free(pd.used);
 	shd_schema_release(&schema);
 	shd_panel_release(&panel);
 	shd_reader_free(r);
