@@ -13,49 +13,10 @@
 #include "harness.h"
 #include "model.h"
 #include "predict.h"
-#include "rng.h"
+#include "synth.h"
 #include "train.h"
 
-#define STEP 300000		/* 5 minutes */
-#define DAY 288
 #define N (5 * DAY)
-
-/* Two resources with a daily cycle and noise, metrics cpu and mem. */
-static void synth(struct shd_panel *p)
-{
-	struct shd_rng rng;
-
-	shd_rng_seed(&rng, 3);
-	shd_panel_init(p);
-	p->step = STEP;
-	p->nmetric = 2;
-	p->metric = calloc(2, sizeof(char *));
-	p->unit = calloc(2, sizeof(char *));
-	p->metric[0] = strdup("cpu");
-	p->metric[1] = strdup("mem");
-	p->unit[0] = strdup("%");
-	p->unit[1] = strdup("MiB");
-	p->nseries = 2;
-	p->series = calloc(2, sizeof(*p->series));
-	for (size_t r = 0; r < 2; r++) {
-		struct shd_pseries *s = &p->series[r];
-
-		s->key = strdup(r ? "vm-1" : "vm-0");
-		s->t0 = 1700006400000LL;
-		s->n = N;
-		s->x = malloc(2 * N * sizeof(double));
-		s->count = calloc(N, sizeof(uint32_t));
-		for (size_t i = 0; i < N; i++) {
-			double ph = 6.283185307179586 * (double)i / DAY;
-
-			s->x[i] = 50 + 20 * sin(ph + (double)r) +
-				  2 * shd_rng_normal(&rng);
-			s->x[N + i] = 1000 + 100 * cos(ph) +
-				      10 * shd_rng_normal(&rng);
-			s->count[i] = 1;
-		}
-	}
-}
 
 static void train(struct shd_model *m, const struct shd_panel *p)
 {
@@ -79,7 +40,7 @@ static void test_schema(void)
 	struct shd_model m;
 	struct shd_schema s;
 
-	synth(&p);
+	synth(&p, 2, N, 3);
 	train(&m, &p);
 	shd_schema_init(&s);
 	EXPECT_EQ_INT(shd_predict_schema(&s, &m, -1, "m.model", "in.shd"), 0);
@@ -218,7 +179,7 @@ static void test_rows(void)
 	double *a;
 	size_t na, nc = 16;
 
-	synth(&p);
+	synth(&p, 2, N, 3);
 	train(&m, &p);
 	EXPECT_EQ_INT(m.nnet, 1);
 	check_rows(&m, &p, -1);		/* the series' own choice */

@@ -15,52 +15,8 @@
 #include "harness.h"
 #include "model.h"
 #include "rng.h"
+#include "synth.h"
 #include "train.h"
-
-#define STEP 300000		/* 5 minutes */
-#define DAY 288
-
-/* R resources of N slots, metrics cpu and mem; owned by P. */
-static void synth(struct shd_panel *p, size_t R, size_t n, uint64_t seed)
-{
-	struct shd_rng rng;
-
-	shd_rng_seed(&rng, seed);
-	shd_panel_init(p);
-	p->step = STEP;
-	p->nmetric = 2;
-	p->metric = calloc(2, sizeof(char *));
-	p->unit = calloc(2, sizeof(char *));
-	p->metric[0] = strdup("cpu");
-	p->metric[1] = strdup("mem");
-	p->unit[0] = strdup("%");
-	p->unit[1] = strdup("MiB");
-	p->nseries = R;
-	p->series = calloc(R, sizeof(*p->series));
-	for (size_t r = 0; r < R; r++) {
-		struct shd_pseries *s = &p->series[r];
-		char key[32];
-		snprintf(key, sizeof(key), "vm-%zu", r);
-		s->key = strdup(key);
-		s->t0 = 1700006400000LL;	/* a midnight, UTC */
-		s->n = n;
-		s->x = malloc(2 * n * sizeof(double));
-		s->count = calloc(n, sizeof(uint32_t));
-		for (size_t i = 0; i < n; i++) {
-			double ph = 6.283185307179586 * (double)i / DAY;
-			/* a daily cycle with a sharp midday peak: not linear
-			 * in its lags, something for the network */
-			double peak = exp(-40 * (ph / 6.283185 - 0.5) *
-					  (ph / 6.283185 - 0.5) * 4);
-			s->x[i] = 50 + 20 * sin(ph + (double)r) +
-				  15 * peak + 2 * shd_rng_normal(&rng);
-			s->x[n + i] = 1000 + 100 * cos(ph) +
-				      10 * shd_rng_normal(&rng);
-			s->count[i] = 1;
-		}
-		s->x[n / 3] = NAN;	/* a gap, as in Bitbrains */
-	}
-}
 
 static void small_opts(struct shd_train_opts *o)
 {
