@@ -572,12 +572,27 @@ static double surprise(struct shd_drift *d, struct sstate *ss, double r)
 	return ++ss->nseen > d->o.warmup ? -log10(tail) : 0;
 }
 
-/* Half-width of a forecast's interval (lo or hi may be clipped at 0). */
-static double halfwidth(double pred, double lo, double hi)
+/*
+ * Half-width of a forecast's interval, SCALE the series' (0: not known
+ * yet). shd-predict clips the forecast of a series that never went below
+ * zero at 0: pred, lo and hi alike, while conf = 1/(1 + hw/s) stays that
+ * of the whole interval. While pred is above lo, the larger side is
+ * whole. Once pred sits on the floor (pred == lo), hi - pred is only what
+ * is left of the interval above 0, down to nothing when the forecast
+ * before clipping was below -hw: a small error then read as many
+ * half-widths, or as 1e6 of them (NAB's 12 series, AR forecasts: about
+ * 150 origins of 58000, with the least-squares fit and the robust one
+ * alike), the mark of a forecast below zero rather than of the value.
+ * Then the half-width is read back from conf.
+ */
+static double halfwidth(double pred, double lo, double hi, double conf,
+			double scale)
 {
 	double a = hi - pred, b = pred - lo;
 
-	return a > b ? a : b;
+	if (b > 0 || !(scale > 0) || !(conf > 0 && conf < 1))
+		return a > b ? a : b;
+	return scale * (1 - conf) / conf;
 }
 
 /*
@@ -623,9 +638,12 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 
 	if (!ss)
 		return SHD_ENOMEM;
-	/* the series' scale, read back from step 1: conf = 1/(1 + hw/s) */
-	if (d->gset[0] && conf[0] > 0 && conf[0] < 1) {
-		double hw = halfwidth(pred[0], lo[0], hi[0]);
+	/*
+	 * the series' scale, read back from step 1: conf = 1/(1 + hw/s),
+	 * from a forecast whose interval is whole (not one clipped at 0)
+	 */
+	if (d->gset[0] && conf[0] > 0 && conf[0] < 1 && pred[0] > lo[0]) {
+		double hw = halfwidth(pred[0], lo[0], hi[0], NAN, 0);
 
 		if (hw > 0)
 			ss->scale = hw * conf[0] / (1 - conf[0]);
@@ -787,7 +805,8 @@ static int score_metric(struct shd_drift *d, size_t m, int all,
 	}
 	for (size_t h = 0; h < H; h++) {
 		ss->prev_pred[h] = d->gset[h] ? pred[h] : NAN;
-		ss->prev_hw[h] = d->gset[h] ? halfwidth(pred[h], lo[h], hi[h]) :
+		ss->prev_hw[h] = d->gset[h] ? halfwidth(pred[h], lo[h], hi[h],
+							conf[h], ss->scale) :
 				 NAN;
 	}
 	ss->prevn = H;

@@ -16,7 +16,9 @@
  *             conf = 1 / (1 + halfwidth / scale), see shd-predict(1));
  *   surprise  looking back: r = |cur - pred| / halfwidth of the forecast
  *             made one step earlier for this very time (1: at the edge
- *             of the nominal interval), when the stream has that origin;
+ *             of the nominal interval; a forecast clipped at 0 keeps
+ *             the halfwidth its conf says), when the stream has that
+ *             origin;
  *             measured against typ, the series' own quantile of r at the
  *             stream's coverage over the first half of the warmup (so
  *             that how wide the intervals are drawn does not matter),

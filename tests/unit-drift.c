@@ -2,7 +2,8 @@
  * unit-drift.c - drift scoring (lib/drift.c) on forecast frames made here:
  * the ahead score and its step, surprise from the series' own history
  * (a spike is surprising, a model off by a constant factor is not for
- * long), severity and breach_in, holding repeats, the sustained/transient
+ * long, a forecast clipped at 0 is measured by its whole interval),
+ * severity and breach_in, holding repeats, the sustained/transient
  * label, order checks, shd_breach_eval, the out-of-range signal and the
  * filter's p_min from labelled windows (shd_filter_tune).
  */
@@ -280,6 +281,75 @@ static void test_surprise_scale_free(void)
 		fx_release(&x[s]);
 }
 
+/*
+ * A forecast clipped at 0 (shd-predict does so for a series that never
+ * went below zero: pred, lo and hi alike, conf unchanged) is measured by
+ * its whole half-width, read back from conf: the same errors give the
+ * same surprise as forecasts 20 higher that nothing clipped. The half-width
+ * used to be read from the clipped bounds: 0 (an error of 0.5 was 1e6
+ * half-widths) or 1 (twice its size), and both alerted.
+ */
+static void test_surprise_clipped(void)
+{
+	struct shd_drift_opts o = { .short_w = 2, .memory = 1000, .warmup = 100,
+				    .persist = 3 };
+	struct shd_drift_metric m = defaults;
+	static struct fx x[2];	/* 3 MB of alerts: not on the stack */
+	/*
+	 * the forecast before clipping (half-width 2): all of the interval
+	 * below 0 (lo = pred = hi = 0), and pred alone (hi = 1)
+	 */
+	static const int64_t at[] = { 300, 400 };
+	static const double low[] = { -5, -1 };
+
+	m.threshold = 1e9;	/* surprise alone */
+	for (int s = 0; s < 2; s++) {
+		uint32_t rng = 777;
+		double up = s ? 20 : 0;
+
+		fx_init(&x[s], &m, &o);
+		for (int64_t k = 0; k < 600; k++) {
+			double e, v, pred[H] = { 10 + up, 10 + up, 10 + up };
+			size_t r0 = x[s].f.nrows;
+			int clip = -1;
+
+			rng = rng * 1664525u + 1013904223u;
+			e = (double)(rng >> 8) / 16777216.0 - 0.5;
+			v = 10 + up + e;
+			for (int j = 0; j < 2; j++) {
+				if (k == at[j])
+					clip = j;
+				if (k == at[j] + 1)
+					v = 0.5 + up;	/* 0.5 over the floor */
+			}
+			fx_origin(&x[s], "a", k, v, pred, 2, 0.5, NULL);
+			if (clip < 0)
+				continue;
+			for (size_t i = r0; i < r0 + H; i++) {
+				struct shd_frame *f = &x[s].f;
+				double p = low[clip];
+
+				/* clipped; or 0 + 20, whole: the same errors */
+				SHD_F64COL(f, 4)[i] = s ? up : fmax(p, 0);
+				SHD_F64COL(f, 5)[i] = s ? up - 2 : fmax(p - 2, 0);
+				SHD_F64COL(f, 6)[i] = s ? up + 2 : fmax(p + 2, 0);
+			}
+		}
+		EXPECT_EQ_INT(fx_run(&x[s], 1), 0);
+		EXPECT_EQ_INT(x[s].n, 600);
+	}
+	for (size_t i = 1; i < x[0].n; i++)
+		EXPECT_NEAR(x[0].a[i].surprise, x[1].a[i].surprise, 1e-6);
+	/* the errors of 0.5 after the clipped forecasts, and the next */
+	for (int j = 0; j < 2; j++)
+		for (int64_t k = at[j] + 1; k <= at[j] + 2; k++) {
+			EXPECT(x[0].a[k].surprise < 1);
+			EXPECT_EQ_INT(x[0].a[k].candidate, 0);
+		}
+	for (int s = 0; s < 2; s++)
+		fx_release(&x[s]);
+}
+
 /* critical when pred reaches the limit; breach_in from the first step */
 static void test_severity_breach(void)
 {
@@ -481,6 +551,7 @@ static const struct harness_case cases[] = {
 	TEST(test_surprise_spike_and_hold),
 	TEST(test_surprise_adapts),
 	TEST(test_surprise_scale_free),
+	TEST(test_surprise_clipped),
 	TEST(test_severity_breach),
 	TEST(test_label),
 	TEST(test_order),
