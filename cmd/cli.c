@@ -145,16 +145,11 @@ double cli_real_arg(const char *opt, const char *s, double lo, int lo_ok,
 double cli_meta_num(const struct shd_schema *s, const char *key, double lo,
 		    double hi, double def, const char *path)
 {
-	const char *t = shd_schema_meta(s, key);
-	char *end;
-	double v;
+	double v = def;
 
-	if (!t)
-		return def;
-	errno = 0;
-	v = strtod(t, &end);
-	if (!*t || *end || errno || !(v >= lo && v <= hi))
-		cli_die(EXIT_BADINPUT, "%s: bad metadata %s '%s'", path, key, t);
+	if (shd_schema_meta_num(s, key, lo, hi, &v))
+		cli_die(EXIT_BADINPUT, "%s: bad metadata %s '%s'", path, key,
+			shd_schema_meta(s, key));
 	return v;
 }
 

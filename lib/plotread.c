@@ -6,7 +6,6 @@
  * several; allocation rows wait too, as their panels come after all the
  * metrics'.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -377,18 +376,9 @@ static int meta_num(const struct shd_schema *s, const char *key, double lo,
 		    double hi, double *v, const char *path, char *err,
 		    size_t n)
 {
-	const char *t = shd_schema_meta(s, key);
-	char *end;
-	double x;
-
-	if (!t)
-		return 0;
-	errno = 0;
-	x = strtod(t, &end);
-	if (!*t || *end || errno || !(x >= lo && x <= hi))
+	if (shd_schema_meta_num(s, key, lo, hi, v))
 		return fail(err, n, SHD_EFORMAT, "%s: bad metadata %s '%s'",
-			    path, key, t);
-	*v = x;
+			    path, key, shd_schema_meta(s, key));
 	return 0;
 }
 

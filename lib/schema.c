@@ -2,6 +2,7 @@
  * schema.c - column types, the schema of a stream, and frames (batches of
  * rows held column by column).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,23 @@ const char *shd_schema_meta(const struct shd_schema *s, const char *key)
 		if (strcmp(s->meta_key[k], key) == 0)
 			return s->meta_val[k];
 	return NULL;
+}
+
+int shd_schema_meta_num(const struct shd_schema *s, const char *key,
+			double lo, double hi, double *v)
+{
+	const char *t = shd_schema_meta(s, key);
+	char *end;
+	double x;
+
+	if (!t)
+		return 0;
+	errno = 0;
+	x = strtod(t, &end);
+	if (!*t || *end || errno || !(x >= lo && x <= hi))
+		return SHD_EFORMAT;
+	*v = x;
+	return 0;
 }
 
 int shd_schema_copy(struct shd_schema *dst, const struct shd_schema *src)

@@ -128,6 +128,13 @@ int shd_schema_set_meta(struct shd_schema *s, const char *key, const char *val);
 /* Metadata value of KEY, or NULL. Valid until the entry changes. */
 const char *shd_schema_meta(const struct shd_schema *s, const char *key);
 
+/*
+ * Metadata KEY as a number in [LO, HI] into *V, left as it is when KEY is
+ * absent: 0, or SHD_EFORMAT when it is not such a number.
+ */
+int shd_schema_meta_num(const struct shd_schema *s, const char *key,
+			double lo, double hi, double *v);
+
 /* Deep copy of SRC into DST (initialised here). 0 or SHD_ENOMEM. */
 int shd_schema_copy(struct shd_schema *dst, const struct shd_schema *src);
 

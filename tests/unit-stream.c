@@ -226,6 +226,27 @@ static void test_schema_and_meta(void)
 	EXPECT_EQ_STR(got->cols[2].role, "metric");
 	EXPECT_EQ_STR(shd_schema_meta(got, "interval"), "300s");
 	shd_reader_free(r);
+	/* numbers in metadata: absent leaves the default, junk is refused */
+	{
+		double v = 7;
+
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "nosuch", 0, 1, &v), 0);
+		EXPECT_SAME_DOUBLE(v, 7.0);
+		shd_schema_set_meta(&s, "n", "0.25");
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "n", 0, 1, &v), 0);
+		EXPECT_SAME_DOUBLE(v, 0.25);
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "n", 0.5, 1, &v),
+			      SHD_EFORMAT);
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "interval", 0, 1e9, &v),
+			      SHD_EFORMAT);
+		shd_schema_set_meta(&s, "n", "1e999");
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "n", 0, INFINITY, &v),
+			      SHD_EFORMAT);
+		shd_schema_set_meta(&s, "n", "");
+		EXPECT_EQ_INT(shd_schema_meta_num(&s, "n", -1, 1, &v),
+			      SHD_EFORMAT);
+		EXPECT_SAME_DOUBLE(v, 0.25);
+	}
 	free(m.p);
 	close(fd);
 	shd_frame_release(&f);
