@@ -9,10 +9,11 @@
 # VALGRIND_LEAK=full also counts definite leaks as errors (default: no).
 # SHD_VALGRIND=1 is exported: a test that cannot run under valgrind (timing,
 # LD_PRELOAD, kill -9 of the program) skips with its reason.
-# Slow (minutes): `make check-valgrind`, not part of `make check`.
+# Slow (35 minutes on one core): `make check-valgrind`, not part of
+# `make check`.
 # With arguments, only those tests: sh tests/run-valgrind.sh t0230-unseen.
 # VALGRIND_JOBS=N runs N tests at a time (make check-valgrind
-# VALGRIND_JOBS=2: the whole pass takes hours on one core).
+# VALGRIND_JOBS=2).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 : "${SHD_BUILD:?set SHD_BUILD to the build directory}"
@@ -22,6 +23,19 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	echo "hint: apt-get install valgrind" >&2
 	exit 1
 fi
+# Valgrind runs FMA instructions through a software helper, some hundred
+# times slower than the rest of its translated code: OpenBLAS's Haswell
+# kernels, lib/lstm.c's own AVX2+FMA products and glibc's FMA variants of
+# expf and the like made one small shd-train 250x slower than native (perf
+# on valgrind: 70% of its time in that helper), and a whole pass hours.
+# So the programs run here on OpenBLAS's Sandybridge kernels (AVX, no FMA;
+# a recognised core, so lib/lstm.c calls cblas_sgemm) and glibc's variants
+# without FMA: the same shd-train 40x native under memcheck. Memcheck checks
+# the memory the code touches; the arithmetic kernel is the one thing not
+# the same as a native run (unit-lstm checks the LSTM against plain loops
+# natively, on the kernels this machine picks).
+coretype=Prescott
+grep -qw avx /proc/cpuinfo 2>/dev/null && coretype=Sandybridge
 vg="$SHD_BUILD/valgrind"
 rm -rf "$vg"
 mkdir -p "$vg/log" || exit 1
@@ -31,6 +45,8 @@ for p in "$SHD_BUILD"/shd-*; do
 	[ -f "$p" ] && [ -x "$p" ] || continue
 	cat >"$vg/$n" <<EOF
 #!/bin/sh
+OPENBLAS_CORETYPE=$coretype GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA
+export OPENBLAS_CORETYPE GLIBC_TUNABLES
 exec valgrind -q --error-exitcode=99 --leak-check=$leak \\
 	--errors-for-leak-kinds=definite --log-file='$vg/log/$n.%p' \\
 	'$p' "\$@"
