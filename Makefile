@@ -131,9 +131,9 @@ check-san:
 asan ubsan: check-san
 
 # The pipeline tests with every shd-* under valgrind's memcheck (about 35
-# minutes on one core; not part of check). VALGRIND_LEAK=full also fails
-# on definite leaks; VALGRIND_JOBS=2 runs two tests at a time. t0810 and
-# t1000 skip.
+# minutes on one core, 16 with VALGRIND_JOBS=2, two tests at a time; not
+# part of check). VALGRIND_LEAK=full also fails on definite leaks. t0810
+# and t1000 skip.
 VALGRIND_JOBS ?= 1
 VALGRIND_LEAK ?= no
 .PHONY: check-valgrind
